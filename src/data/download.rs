@@ -1,0 +1,129 @@
+//! Fetching files from a list of mirrors (URLs or local folders) with checksums:
+//! written to a temporary file, checked, then renamed, so a bad or partial download
+//! never looks complete.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use md5::{Digest, Md5};
+
+/// The MD5 of a byte slice as lowercase hex.
+///
+/// ```
+/// assert_eq!(tchlab::data::md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+/// ```
+pub fn md5_hex(bytes: &[u8]) -> String {
+    let digest = Md5::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+
+fn read_source(mirror: &str, name: &str) -> Result<Vec<u8>> {
+    if mirror.starts_with("http://") || mirror.starts_with("https://") {
+        let url = format!("{}/{name}", mirror.trim_end_matches('/'));
+        http_get(&url)
+    } else {
+        let path = Path::new(mirror).join(name);
+        std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+    }
+}
+
+#[cfg(feature = "download")]
+fn http_get(url: &str) -> Result<Vec<u8>> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(300)))
+        .timeout_connect(Some(std::time::Duration::from_secs(15)))
+        .build()
+        .into();
+    let response = agent.get(url).call().with_context(|| format!("downloading {url}"))?;
+    let mut bytes = Vec::new();
+    response
+        .into_body()
+        .into_reader()
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading the body of {url}"))?;
+    Ok(bytes)
+}
+
+#[cfg(not(feature = "download"))]
+fn http_get(url: &str) -> Result<Vec<u8>> {
+    bail!("cannot download {url}: tchlab was built without the `download` feature; use a local mirror folder")
+}
+
+/// Fetches `name` into `dir` from the first mirror whose copy passes `verify`.
+///
+/// A mirror is a URL (`https://host/path/`) or a local folder. An existing file in
+/// `dir` that passes `verify` is kept as it is. Bytes go to `NAME.part` first and are
+/// renamed only after the check; a file that fails it is not kept. The error lists
+/// every mirror's failure.
+///
+/// ```no_run
+/// let path = tchlab::data::fetch_file(
+///     "t10k-labels-idx1-ubyte.gz",
+///     &["../shared/data/mnist".to_string()],
+///     std::path::Path::new("data/mnist"),
+///     &|bytes: &[u8]| {
+///         anyhow::ensure!(tchlab::data::md5_hex(bytes) == "ec29112dd5afa0611ce80d1b7f02629c", "bad md5");
+///         Ok(())
+///     },
+/// ).unwrap();
+/// ```
+pub fn fetch_file(name: &str, mirrors: &[String], dir: &Path, verify: &dyn Fn(&[u8]) -> Result<()>) -> Result<PathBuf> {
+    let dest = dir.join(name);
+    if dest.exists() {
+        let bytes = std::fs::read(&dest).with_context(|| format!("reading {}", dest.display()))?;
+        match verify(&bytes) {
+            Ok(()) => return Ok(dest),
+            Err(e) => {
+                eprintln!("tchlab: {} failed its check ({e:#}); fetching it again", dest.display());
+                std::fs::remove_file(&dest).with_context(|| format!("removing {}", dest.display()))?;
+            }
+        }
+    }
+    if mirrors.is_empty() {
+        bail!("{} is missing and no mirror is configured", dest.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut failures = Vec::new();
+    for mirror in mirrors {
+        let attempt = read_source(mirror, name).and_then(|bytes| {
+            verify(&bytes).with_context(|| format!("{name} from {mirror}"))?;
+            Ok(bytes)
+        });
+        match attempt {
+            Ok(bytes) => {
+                write_atomic(&dest, &bytes)?;
+                return Ok(dest);
+            }
+            Err(e) => failures.push(format!("  {mirror}: {e:#}")),
+        }
+    }
+    bail!(
+        "could not fetch {name} into {}; tried:\n{}\nset a mirror (a URL or a folder holding {name}) and try again",
+        dir.display(),
+        failures.join("\n")
+    )
+}
+
+/// Writes `bytes` to `path` through `path.part` and a rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let part = part_path(path);
+    let result = (|| {
+        let mut f = std::fs::File::create(&part).with_context(|| format!("creating {}", part.display()))?;
+        f.write_all(bytes).with_context(|| format!("writing {}", part.display()))?;
+        f.sync_all().ok();
+        std::fs::rename(&part, path).with_context(|| format!("renaming {} to {}", part.display(), path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    result
+}
+
+/// `name.ext` -> `name.ext.part` in the same folder.
+pub(crate) fn part_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".part");
+    PathBuf::from(s)
+}

@@ -1,0 +1,319 @@
+//! The environment: where data lives, which device and how many threads to use, and
+//! [`doctor`], which checks all of it and says how to fix each problem.
+
+use std::path::{Path, PathBuf};
+
+use tch::Device;
+
+/// Settings read from `TCHLAB_*` environment variables, with defaults.
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `TCHLAB_DATA_DIR` | download cache and exported data | `<crate>/data` |
+/// | `TCHLAB_MNIST_MIRROR` | MNIST mirror(s): URLs or folders, comma-separated | public mirrors |
+/// | `TCHLAB_FASHION_MNIST_MIRROR` | Fashion-MNIST mirror(s) | public mirrors, then `/usr/share/datasets/fashion-mnist` |
+/// | `TCHLAB_CATS_DOGS_DIR` | the cats/dogs photos (`train/valid/test/{cat,dog}`) | `<crate>/../shared/data/cats-dogs` |
+/// | `TCHLAB_THREADS` | libtorch intra-op threads | libtorch's choice |
+/// | `TCHLAB_DEVICE` | `cpu`, `cuda`, `cuda:N` or `auto` | `auto` |
+/// | `TCHLAB_CI` | run notebooks with their short CI settings | unset |
+///
+/// ```
+/// let settings = tchlab::env::Settings::from_env();
+/// assert!(settings.data_dir.ends_with("data") || std::env::var("TCHLAB_DATA_DIR").is_ok());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Folder for downloads and exported data.
+    pub data_dir: PathBuf,
+    /// Extra MNIST mirrors, tried before the public ones.
+    pub mnist_mirrors: Vec<String>,
+    /// Extra Fashion-MNIST mirrors, tried before the public ones.
+    pub fashion_mnist_mirrors: Vec<String>,
+    /// Folder of the cats/dogs photos.
+    pub cats_dogs_dir: PathBuf,
+    /// libtorch intra-op thread count, when set.
+    pub threads: Option<usize>,
+    /// Device request: `cpu`, `cuda`, `cuda:N` or `auto`.
+    pub device: String,
+    /// Whether the short CI settings of experiments are requested.
+    pub ci: bool,
+}
+
+/// The crate's own folder (where `data/` and `notebooks/` live).
+pub fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn list_var(name: &str) -> Vec<String> {
+    std::env::var(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+impl Settings {
+    /// Reads the `TCHLAB_*` variables.
+    ///
+    /// ```
+    /// let s = tchlab::env::Settings::from_env();
+    /// println!("data in {}", s.data_dir.display());
+    /// ```
+    pub fn from_env() -> Self {
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+        Settings {
+            data_dir: var("TCHLAB_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| crate_dir().join("data")),
+            mnist_mirrors: list_var("TCHLAB_MNIST_MIRROR"),
+            fashion_mnist_mirrors: list_var("TCHLAB_FASHION_MNIST_MIRROR"),
+            cats_dogs_dir: var("TCHLAB_CATS_DOGS_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| crate_dir().join("../shared/data/cats-dogs")),
+            threads: var("TCHLAB_THREADS").and_then(|t| t.parse().ok()),
+            device: var("TCHLAB_DEVICE").unwrap_or_else(|| "auto".into()),
+            ci: var("TCHLAB_CI").is_some_and(|v| v != "0"),
+        }
+    }
+}
+
+/// Whether experiments should use their short CI settings (`TCHLAB_CI` set and not `0`).
+///
+/// ```
+/// let _short = tchlab::env::ci();
+/// ```
+pub fn ci() -> bool {
+    Settings::from_env().ci
+}
+
+/// Loads libtorch's CUDA library when it is installed but was not linked.
+///
+/// The linker's `--as-needed` drops `libtorch_cuda.so` from binaries (and evcxr cells)
+/// because no symbol of it is referenced; without it libtorch reports no CUDA device.
+/// Opening it once at run time registers the CUDA backend. Returns a reason when it
+/// could not be loaded (no CUDA build of libtorch, or a driver problem).
+///
+/// ```
+/// let _ = tchlab::env::load_cuda();
+/// ```
+pub fn load_cuda() -> Result<(), String> {
+    static LOADED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            let Some(dir) = libtorch_lib_dir() else {
+                return Err("libtorch's library folder was not found".into());
+            };
+            let lib = dir.join("libtorch_cuda.so");
+            if !lib.exists() {
+                return Err(format!("{} does not exist (a CPU-only libtorch)", lib.display()));
+            }
+            let path = std::ffi::CString::new(lib.to_string_lossy().as_bytes())
+                .map_err(|e| e.to_string())?;
+            // SAFETY: dlopen with a valid NUL-terminated path; the handle is kept for the
+            // life of the process, as libtorch expects.
+            let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+            if handle.is_null() {
+                // SAFETY: dlerror returns a valid C string or null right after a failure.
+                let err = unsafe { libc::dlerror() };
+                let msg = if err.is_null() {
+                    "unknown dlopen error".to_string()
+                } else {
+                    unsafe { std::ffi::CStr::from_ptr(err) }.to_string_lossy().into_owned()
+                };
+                return Err(format!("loading {} failed: {msg}", lib.display()));
+            }
+            Ok(())
+        })
+        .clone()
+}
+
+/// The folder holding `libtorch_cpu.so`, from `LIBTORCH` or the loaded library itself.
+///
+/// ```
+/// if let Some(dir) = tchlab::env::libtorch_lib_dir() { println!("{}", dir.display()); }
+/// ```
+pub fn libtorch_lib_dir() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("LIBTORCH") {
+        let lib = Path::new(&dir).join("lib");
+        if lib.join("libtorch_cpu.so").exists() {
+            return Some(lib);
+        }
+    }
+    // Otherwise find the mapped libtorch_cpu.so of this process.
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|p| p.ends_with("/libtorch_cpu.so"))
+        .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
+}
+
+/// The libtorch version, read from the installation next to the loaded library
+/// (`torch/version.py` of a PyTorch wheel, or `build-version` of a libtorch archive).
+///
+/// ```
+/// println!("{:?}", tchlab::env::libtorch_version());
+/// ```
+pub fn libtorch_version() -> Option<String> {
+    let root = libtorch_lib_dir()?.parent()?.to_path_buf();
+    if let Ok(text) = std::fs::read_to_string(root.join("version.py")) {
+        let line = text.lines().find(|l| l.starts_with("__version__"))?;
+        return Some(line.split('\'').nth(1)?.to_string());
+    }
+    std::fs::read_to_string(root.join("build-version")).ok().map(|v| v.trim().to_string())
+}
+
+/// Resolves a device request: `cpu`, `cuda`, `cuda:N` or `auto` (CUDA when usable).
+///
+/// ```
+/// let device = tchlab::env::device("cpu").unwrap();
+/// assert_eq!(device, tch::Device::Cpu);
+/// assert!(tchlab::env::device("tpu").is_err());
+/// ```
+pub fn device(request: &str) -> anyhow::Result<Device> {
+    let request = request.trim().to_ascii_lowercase();
+    match request.as_str() {
+        "cpu" => Ok(Device::Cpu),
+        "auto" => {
+            let _ = load_cuda();
+            Ok(Device::cuda_if_available())
+        }
+        r if r == "cuda" || r.starts_with("cuda:") => {
+            let index: usize = match r.strip_prefix("cuda:") {
+                Some(n) => n.parse().map_err(|_| {
+                    anyhow::anyhow!("device `{r}`: the CUDA index must be a number, e.g. cuda:0")
+                })?,
+                None => 0,
+            };
+            if let Err(why) = load_cuda() {
+                anyhow::bail!("device `{r}` requested but CUDA is not usable: {why}; use --device cpu");
+            }
+            let count = tch::Cuda::device_count() as usize;
+            anyhow::ensure!(
+                index < count,
+                "device `{r}` requested but libtorch sees {count} CUDA device(s); use --device cpu or auto"
+            );
+            Ok(Device::Cuda(index))
+        }
+        other => anyhow::bail!("unknown device `{other}`: use cpu, cuda, cuda:N or auto"),
+    }
+}
+
+/// Applies the thread setting (`TCHLAB_THREADS` or an explicit count) to libtorch.
+///
+/// ```
+/// tchlab::env::set_threads(Some(2));
+/// assert_eq!(tch::get_num_threads(), 2);
+/// ```
+pub fn set_threads(threads: Option<usize>) {
+    if let Some(t) = threads.or(Settings::from_env().threads) {
+        tch::set_num_threads(t.max(1) as i32);
+    }
+}
+
+/// One line of the [`doctor`] report.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// What was found.
+    pub found: String,
+    /// The exact fix, when something is wrong.
+    pub fix: Option<String>,
+}
+
+/// Checks the environment and returns one [`Check`] per item.
+///
+/// ```
+/// let checks = tchlab::env::checks();
+/// assert!(checks.iter().any(|c| c.name == "libtorch"));
+/// ```
+pub fn checks() -> Vec<Check> {
+    let s = Settings::from_env();
+    let mut out = Vec::new();
+    let mut add = |name: &str, found: String, fix: Option<String>| {
+        out.push(Check { name: name.into(), found, fix })
+    };
+    let lib = libtorch_lib_dir();
+    let version = libtorch_version();
+    let expected = "2.13.0";
+    add(
+        "libtorch",
+        format!(
+            "{} at {}",
+            version.as_deref().unwrap_or("unknown version"),
+            lib.as_ref().map(|p| p.display().to_string()).unwrap_or("?".into())
+        ),
+        version.as_deref().filter(|v| !v.starts_with(expected)).map(|v| {
+            format!("tch 0.26 expects PyTorch {expected}, found {v}: run `make setup` (pip install torch=={expected})")
+        }),
+    );
+    add("tch", "0.26 (expects PyTorch 2.13.0)".into(), None);
+    add("threads", format!("{} intra-op threads", tch::get_num_threads()), None);
+    let cuda = match load_cuda() {
+        Ok(()) if tch::Cuda::is_available() => {
+            (format!("usable, {} device(s)", tch::Cuda::device_count()), None)
+        }
+        Ok(()) => (
+            "libtorch_cuda.so loaded, but no CUDA device is visible".into(),
+            Some("check `nvidia-smi` and the driver; training runs on the CPU meanwhile".into()),
+        ),
+        Err(why) => (format!("not usable: {why}"), None),
+    };
+    add("cuda", cuda.0, cuda.1);
+    let kernel = std::env::var("TCHLAB_KERNEL_SLOT")
+        .map(|slot| format!("tchlab kernel, evcxr build slot {slot}"))
+        .unwrap_or_else(|_| "not in the tchlab Jupyter kernel".into());
+    add("kernel", kernel, None);
+    let venv = std::env::var("VIRTUAL_ENV")
+        .or_else(|_| std::env::var("TCHLAB_VENV"))
+        .unwrap_or_else(|_| "none active".into());
+    add("venv", venv, None);
+    let ld = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
+    let ld_ok = lib
+        .as_ref()
+        .is_some_and(|l| ld.split(':').any(|p| Path::new(p) == l.as_path()));
+    add(
+        "LD_LIBRARY_PATH",
+        if ld_ok { "contains libtorch".into() } else { "does not contain libtorch (fine for binaries with an rpath)".into() },
+        None,
+    );
+    add("data dir", s.data_dir.display().to_string(), None);
+    let mnist = crate::data::MnistKind::Digits;
+    let mnist_state = if crate::data::mnist_cached(mnist, &s.data_dir) {
+        ("cached".to_string(), None)
+    } else {
+        (
+            format!("not cached; mirrors: {}", crate::data::mirrors(mnist, &s).join(", ")),
+            Some("run `tchlab data fetch mnist` or set TCHLAB_MNIST_MIRROR=<url or folder>".into()),
+        )
+    };
+    add("mnist", mnist_state.0, mnist_state.1);
+    let cd = &s.cats_dogs_dir;
+    add(
+        "cats-dogs",
+        format!("{} ({})", cd.display(), if cd.join("train").is_dir() { "found" } else { "missing" }),
+        (!cd.join("train").is_dir()).then(|| {
+            "set TCHLAB_CATS_DOGS_DIR to a folder with train/valid/test/{cat,dog}".to_string()
+        }),
+    );
+    out
+}
+
+/// Prints the environment report (libtorch, threads, CUDA, kernel, data folders) with
+/// the fix for each problem; every notebook calls it first.
+///
+/// ```
+/// tchlab::doctor();
+/// ```
+pub fn doctor() {
+    set_threads(None);
+    println!("tchlab {} doctor", env!("CARGO_PKG_VERSION"));
+    for c in checks() {
+        println!("  {:<16} {}", c.name, c.found);
+        if let Some(fix) = c.fix {
+            println!("  {:<16} fix: {fix}", "");
+        }
+    }
+}

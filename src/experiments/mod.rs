@@ -1,0 +1,131 @@
+//! The lecture's experiments, one module each, built from the crate's pieces and
+//! called by both the notebooks and `tchlab run`, so the two cannot drift apart.
+//!
+//! Each experiment has a `Config` with the lecture's settings (`Config::lecture()`),
+//! a short CI setting (`Config::ci()`), `Config::from_params` for `--set key=value`,
+//! and a `run` function that returns a [`Report`].
+
+pub mod activations;
+pub mod architecture;
+pub mod cats_dogs;
+pub mod custom_loader;
+pub mod dead_relu;
+pub mod failure_cases;
+mod params;
+mod report;
+pub mod sigmoid_vs_softmax;
+pub mod sweep;
+pub mod wide_vs_deep;
+pub mod xor;
+
+pub use params::{List, Params};
+pub(crate) use params::settings;
+pub use report::Report;
+
+use anyhow::{Result, bail};
+
+/// An experiment's name, description and runner.
+pub struct Experiment {
+    /// Name used by `tchlab run NAME`.
+    pub name: &'static str,
+    /// One line.
+    pub description: &'static str,
+    /// The default settings as `key=value` (lecture settings).
+    pub defaults: fn() -> Vec<(String, String)>,
+    /// Runs with the given settings.
+    pub run: fn(&Params) -> Result<Report>,
+}
+
+macro_rules! experiment {
+    ($module:ident, $name:literal, $desc:literal) => {
+        Experiment {
+            name: $name,
+            description: $desc,
+            defaults: || $module::Config::lecture().to_params().entries(),
+            run: |p| $module::run(&$module::Config::from_params(p)?),
+        }
+    };
+}
+
+/// Every experiment, in lecture order.
+///
+/// ```
+/// let names: Vec<&str> = tchlab::experiments::all().iter().map(|e| e.name).collect();
+/// assert!(names.contains(&"sigmoid-vs-softmax"));
+/// ```
+pub fn all() -> Vec<Experiment> {
+    vec![
+        experiment!(architecture, "architecture", "MLP computation graph: autograd vs the slide's path sum, all-zero init, non-convex loss over seeds"),
+        experiment!(activations, "activations", "every activation with its derivative; sigmoid/tanh/ReLU/smooth variants trained on MNIST"),
+        experiment!(xor, "xor", "XOR: linear vs ReLU hidden layer, loss per epoch and decision regions"),
+        experiment!(sigmoid_vs_softmax, "sigmoid-vs-softmax", "MNIST 784-100-10: sigmoid + MSE vs softmax + cross-entropy (lecture: 91.32% vs 97.61% test)"),
+        experiment!(dead_relu, "dead-relu", "dying ReLUs: dead-unit fraction per layer with ReLU, leaky ReLU and ELU"),
+        experiment!(wide_vs_deep, "wide-vs-deep", "equal parameter budgets, wide vs deep; gradient norms per layer with sigmoid vs ReLU"),
+        experiment!(failure_cases, "failure-cases", "an MNIST MLP's misclassified digits, confusion matrix, under/overfitting sweeps"),
+        experiment!(custom_loader, "custom-loader", "the lecture's CSV + PNG custom dataset (256 images per split) and its MLP"),
+        experiment!(cats_dogs, "cats-dogs", "cats vs dogs photos: image folder, normalisation, augmentation, VGG-style CNN"),
+        experiment!(sweep, "hyperparameter-sweep", "parameters vs hyperparameters: learning rate × hidden units on MNIST"),
+    ]
+}
+
+/// Finds an experiment by name.
+///
+/// ```
+/// assert!(tchlab::experiments::find("xor").is_ok());
+/// assert!(tchlab::experiments::find("nope").is_err());
+/// ```
+pub fn find(name: &str) -> Result<Experiment> {
+    let list = all();
+    let names: Vec<&str> = list.iter().map(|e| e.name).collect();
+    match list.into_iter().find(|e| e.name == name) {
+        Some(e) => Ok(e),
+        None => bail!("unknown experiment `{name}`; `tchlab list` shows them: {}", names.join(", ")),
+    }
+}
+
+/// Loads MNIST (or Fashion-MNIST) through the settings, with a message that says how
+/// to get it when it is missing.
+pub(crate) fn load_mnist(kind: crate::data::MnistKind) -> Result<crate::data::Mnist> {
+    crate::data::Mnist::load(kind)
+}
+
+/// The device from settings (`TCHLAB_DEVICE`, default auto).
+pub(crate) fn device(request: &str) -> Result<tch::Device> {
+    crate::env::device(request)
+}
+
+/// MNIST splits as datasets: the first `train` images (0 = all 60,000, minus the
+/// validation images), the last `valid` training images, and the test set.
+pub(crate) struct MnistSplits {
+    pub train: crate::data::TensorDataset,
+    pub valid: Option<crate::data::TensorDataset>,
+    pub test: crate::data::TensorDataset,
+}
+
+pub(crate) fn mnist_splits(kind: crate::data::MnistKind, scaling: crate::data::Scaling, train: usize, valid: usize) -> Result<MnistSplits> {
+    let m = load_mnist(kind)?;
+    let n = m.train_labels.size()[0];
+    let valid_start = n - valid as i64;
+    let train_end = if train == 0 { valid_start } else { (train as i64).min(valid_start) };
+    Ok(MnistSplits {
+        train: m.train_range(0..train_end, scaling)?,
+        valid: if valid > 0 { Some(m.train_range(valid_start..n, scaling)?) } else { None },
+        test: m.test(scaling),
+    })
+}
+
+/// Builds an MLP, trains it, and returns it with its history and test accuracy (%).
+pub(crate) fn train_mlp(
+    config: &crate::model::MlpConfig,
+    seed: u64,
+    train: &crate::data::DataLoader,
+    valid: Option<&crate::data::DataLoader>,
+    test: &crate::data::DataLoader,
+    tc: crate::train::TrainConfig,
+) -> Result<(crate::model::Mlp, crate::train::History, f64)> {
+    let mut model = crate::model::Mlp::on_device(config, seed, train.target_device())?;
+    let loss = tc.loss;
+    let history = crate::train::Trainer::new(tc).fit(&mut model, train, valid)?;
+    let test_acc = 100.0 * crate::train::evaluate(&model, test, loss)?.accuracy;
+    Ok((model, history, test_acc))
+}

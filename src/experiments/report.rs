@@ -1,0 +1,114 @@
+//! What an experiment returns: settings, metrics, histories, figures and tables.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::display::Table;
+use crate::plot::Figure;
+use crate::train::History;
+
+/// The result of an experiment.
+///
+/// ```
+/// let mut r = tchlab::experiments::Report::new("demo");
+/// r.metric("test_accuracy", 97.5);
+/// assert_eq!(r.get("test_accuracy"), Some(97.5));
+/// assert!(r.result_lines().contains("RESULT test_accuracy=97.5"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Experiment name.
+    pub name: String,
+    /// Settings used.
+    pub settings: Vec<(String, String)>,
+    /// Named results (accuracies in %, losses, …).
+    pub metrics: Vec<(String, f64)>,
+    /// Training histories by run name.
+    pub histories: Vec<(String, History)>,
+    /// Figures by file stem.
+    pub figures: Vec<(String, Figure)>,
+    /// Tables by name.
+    pub tables: Vec<(String, Table)>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+impl Report {
+    /// An empty report.
+    pub fn new(name: &str) -> Self {
+        Report { name: name.into(), ..Default::default() }
+    }
+
+    /// Adds a result.
+    pub fn metric(&mut self, name: &str, value: f64) {
+        self.metrics.push((name.into(), value));
+    }
+
+    /// A result by name.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.metrics.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// A figure by name.
+    pub fn figure(&self, name: &str) -> Option<&Figure> {
+        self.figures.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+    }
+
+    /// A history by run name.
+    pub fn history(&self, name: &str) -> Option<&History> {
+        self.histories.iter().find(|(n, _)| n == name).map(|(_, h)| h)
+    }
+
+    /// A table by name.
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+
+    /// `RESULT name=value` lines, which the notebook runner checks against the
+    /// lecture's numbers.
+    pub fn result_lines(&self) -> String {
+        self.metrics.iter().map(|(n, v)| format!("RESULT {n}={v}")).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Prints the results as a table and as `RESULT` lines.
+    pub fn print(&self) {
+        println!("{} finished in {:.1}s", self.name, self.seconds);
+        for (n, v) in &self.metrics {
+            println!("  {n:<32} {v:.4}");
+        }
+        println!("{}", self.result_lines());
+    }
+
+    /// All histories in one CSV table (a `run` column first).
+    pub fn histories_csv(&self) -> Result<String> {
+        let mut out = String::from("run,epoch,split,loss,accuracy,lr,seconds\n");
+        for (run, h) in &self.histories {
+            for r in &h.epochs {
+                out.push_str(&format!("{run},{},{},{},{},{},{}\n", r.epoch, r.split, r.loss, r.accuracy, r.lr, r.seconds));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes every figure as SVG and PNG into `dir`.
+    pub fn save_figures(&self, dir: &Path) -> Result<Vec<String>> {
+        let mut files = Vec::new();
+        for (name, fig) in &self.figures {
+            for ext in ["svg", "png"] {
+                let path = dir.join(format!("{name}.{ext}"));
+                fig.save(&path).with_context(|| format!("saving {}", path.display()))?;
+                files.push(path.file_name().unwrap_or_default().to_string_lossy().into_owned());
+            }
+        }
+        Ok(files)
+    }
+
+    /// Shows all figures inline (as one grid) — the cell's value in a notebook.
+    pub fn evcxr_display(&self) {
+        let figs: Vec<Figure> = self.figures.iter().map(|(_, f)| f.clone()).collect();
+        if !figs.is_empty() {
+            Figure::grid(figs, 2).evcxr_display();
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! # tchlab
+//!
+//! Re-run the experiments of a lecture on multilayer perceptrons (STAT 453, lecture 9)
+//! in Rust on [tch](https://docs.rs/tch) (libtorch): in Jupyter on the evcxr kernel
+//! with plots inline, and from ordinary scripts through the `tchlab` command line.
+//!
+//! Data flows one way through the modules:
+//!
+//! ```text
+//! data (Dataset, DataLoader) -> model (Mlp, Cnn) -> train (Trainer, History)
+//!      -> metrics (Interpretation) -> plot (Figure) -> display (inline) | files
+//! ```
+//!
+//! ```no_run
+//! use tchlab::prelude::*;
+//! # fn main() -> anyhow::Result<()> {
+//! let data = tchlab::data::Xor::lecture().dataset();
+//! let loader = DataLoader::new(data, 750)?;
+//! let mut model = Mlp::new(&MlpConfig::new(2, &[50], 2).activation(Activation::Relu), 123)?;
+//! let history = Trainer::new(TrainConfig::sgd(0.1, 25)).fit(&mut model, &loader, None)?;
+//! println!("{}", history.last_loss("train").unwrap());
+//! # Ok(()) }
+//! ```
+
+pub mod data;
+pub mod display;
+pub mod env;
+pub mod experiments;
+pub mod metrics;
+pub mod model;
+pub mod plot;
+pub(crate) mod rng;
+pub mod train;
+
+pub use env::doctor;
+
+/// Everything a notebook needs, in one `use tchlab::prelude::*;`.
+///
+/// ```
+/// use tchlab::prelude::*;
+/// let config = MlpConfig::new(784, &[100], 10).activation(Activation::Sigmoid);
+/// assert_eq!(config.hidden, vec![100]);
+/// ```
+pub mod prelude {
+    pub use crate::data::{
+        CsvImageDataset, DataLoader, Dataset, ImageFolder, Mnist, MnistKind, Scaling, Subset,
+        TensorDataset, Transform, Transforms, Xor,
+    };
+    pub use crate::display::{Table, show};
+    pub use crate::env::{Settings, doctor};
+    pub use crate::experiments::Report;
+    pub use crate::metrics::{Interpretation, Predictions};
+    pub use crate::model::{Activation, Cnn, CnnConfig, Init, Mlp, MlpConfig, Network};
+    pub use crate::plot::{Figure, Series};
+    pub use crate::train::{
+        History, Loss, LrSchedule, OptimizerKind, TrainConfig, Trainer, evaluate,
+    };
+    pub use anyhow::{Context, Result, bail};
+    pub use tch::{Device, Kind, Tensor};
+}

@@ -1,0 +1,236 @@
+//! The multilayer perceptron.
+
+use anyhow::{Result, ensure};
+use tch::{Device, Tensor, nn};
+
+use super::{Activation, Init, Network};
+
+/// The shape and initialisation of an [`Mlp`].
+///
+/// ```
+/// use tchlab::model::{Activation, Init, MlpConfig};
+/// // The lecture's MNIST model: 784 -> 100 (sigmoid) -> 10, weights N(0, 0.1), biases 0.
+/// let c = MlpConfig::new(784, &[100], 10)
+///     .activation(Activation::Sigmoid)
+///     .weight_init(Init::Normal { mean: 0.0, std: 0.1 })
+///     .bias_init(Init::Zeros);
+/// assert_eq!(c.describe(), "784-100-10 sigmoid");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct MlpConfig {
+    /// Input features (images are flattened).
+    pub inputs: i64,
+    /// Hidden layer sizes (empty: a linear/softmax model).
+    pub hidden: Vec<i64>,
+    /// Outputs (classes).
+    pub outputs: i64,
+    /// Activation after each hidden layer.
+    pub activation: Activation,
+    /// Weight initialisation of every layer.
+    pub weight_init: Init,
+    /// Bias initialisation of every layer.
+    pub bias_init: Init,
+    /// Dropout probability after each hidden activation (training only).
+    pub dropout: f64,
+}
+
+impl MlpConfig {
+    /// `inputs -> hidden... -> outputs` with ReLU and PyTorch's default init.
+    pub fn new(inputs: i64, hidden: &[i64], outputs: i64) -> Self {
+        MlpConfig {
+            inputs,
+            hidden: hidden.to_vec(),
+            outputs,
+            activation: Activation::Relu,
+            weight_init: Init::Default,
+            bias_init: Init::Default,
+            dropout: 0.0,
+        }
+    }
+
+    /// Sets the hidden activation.
+    pub fn activation(mut self, a: Activation) -> Self {
+        self.activation = a;
+        self
+    }
+
+    /// Sets the weight initialisation.
+    pub fn weight_init(mut self, i: Init) -> Self {
+        self.weight_init = i;
+        self
+    }
+
+    /// Sets the bias initialisation.
+    pub fn bias_init(mut self, i: Init) -> Self {
+        self.bias_init = i;
+        self
+    }
+
+    /// Sets the dropout probability.
+    pub fn dropout(mut self, p: f64) -> Self {
+        self.dropout = p;
+        self
+    }
+
+    /// `784-100-10 sigmoid`.
+    pub fn describe(&self) -> String {
+        let mut sizes = vec![self.inputs];
+        sizes.extend(&self.hidden);
+        sizes.push(self.outputs);
+        let sizes: Vec<String> = sizes.iter().map(|s| s.to_string()).collect();
+        format!("{} {}", sizes.join("-"), self.activation.name())
+    }
+
+    /// Number of weights and biases.
+    pub fn parameter_count(&self) -> i64 {
+        let mut sizes = vec![self.inputs];
+        sizes.extend(&self.hidden);
+        sizes.push(self.outputs);
+        let prelu = if matches!(self.activation, Activation::Prelu(_)) { self.hidden.len() as i64 } else { 0 };
+        sizes.windows(2).map(|w| w[0] * w[1] + w[1]).sum::<i64>() + prelu
+    }
+
+    fn validate(&self) -> Result<()> {
+        ensure!(self.inputs > 0 && self.outputs > 0, "an MLP needs at least one input and one output, got {}", self.describe());
+        ensure!(self.hidden.iter().all(|&h| h > 0), "hidden layer sizes must be positive, got {:?}", self.hidden);
+        ensure!((0.0..1.0).contains(&self.dropout), "dropout {} must be in [0, 1)", self.dropout);
+        Ok(())
+    }
+}
+
+/// A multilayer perceptron: `Linear -> activation` per hidden layer, then a linear
+/// output layer giving logits. Owns its variables.
+///
+/// ```
+/// use tchlab::model::{Mlp, MlpConfig, Network};
+/// let mlp = Mlp::new(&MlpConfig::new(4, &[8, 8], 3), 7).unwrap();
+/// let x = tch::Tensor::ones([5, 4], tch::kind::FLOAT_CPU);
+/// let (logits, hidden) = mlp.forward_hidden(&x);
+/// assert_eq!(logits.size(), vec![5, 3]);
+/// assert_eq!(hidden.len(), 2);
+/// ```
+pub struct Mlp {
+    vs: nn::VarStore,
+    layers: Vec<nn::Linear>,
+    prelu: Vec<Tensor>,
+    config: MlpConfig,
+}
+
+impl std::fmt::Debug for Mlp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mlp({}, {} parameters)", self.config.describe(), self.parameter_count())
+    }
+}
+
+impl Mlp {
+    /// Builds the model on the CPU; `seed` fixes the initial weights.
+    pub fn new(config: &MlpConfig, seed: u64) -> Result<Self> {
+        Self::on_device(config, seed, Device::Cpu)
+    }
+
+    /// Builds the model on `device`; `seed` fixes the initial weights.
+    pub fn on_device(config: &MlpConfig, seed: u64, device: Device) -> Result<Self> {
+        config.validate()?;
+        tch::manual_seed(seed as i64);
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let mut sizes = vec![config.inputs];
+        sizes.extend(&config.hidden);
+        sizes.push(config.outputs);
+        let mut layers = Vec::new();
+        let mut prelu = Vec::new();
+        for (k, w) in sizes.windows(2).enumerate() {
+            let (fan_in, fan_out) = (w[0], w[1]);
+            let cfg = nn::LinearConfig {
+                ws_init: config.weight_init.to_tch(fan_in, fan_out),
+                bs_init: Some(config.bias_init.to_tch(fan_in, fan_out)),
+                bias: true,
+            };
+            layers.push(nn::linear(&root / format!("layer{}", k + 1), fan_in, fan_out, cfg));
+            if let Activation::Prelu(a) = config.activation
+                && k + 1 < sizes.len() - 1
+            {
+                prelu.push((&root / format!("layer{}", k + 1)).var("prelu_alpha", &[1], nn::Init::Const(a)));
+            }
+        }
+        Ok(Mlp { vs, layers, prelu, config: config.clone() })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MlpConfig {
+        &self.config
+    }
+
+    /// The linear layers (hidden layers, then the output layer).
+    pub fn layers(&self) -> &[nn::Linear] {
+        &self.layers
+    }
+
+    /// Logits (`train = false`).
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        self.forward_t(xs, false)
+    }
+
+    /// Logits and the activation after each hidden layer (`train = false`).
+    pub fn forward_hidden(&self, xs: &Tensor) -> (Tensor, Vec<Tensor>) {
+        self.run(xs, false, true)
+    }
+
+    /// Net inputs `z` of each hidden layer (before the activation).
+    pub fn hidden_net_inputs(&self, xs: &Tensor) -> Vec<Tensor> {
+        let mut out = Vec::new();
+        let mut h = xs.flatten(1, -1);
+        for (k, layer) in self.layers[..self.layers.len() - 1].iter().enumerate() {
+            let z = h.apply(layer);
+            h = self.config.activation.apply(&z, self.prelu.get(k));
+            out.push(z);
+        }
+        out
+    }
+
+    fn run(&self, xs: &Tensor, train: bool, keep: bool) -> (Tensor, Vec<Tensor>) {
+        let mut hidden = Vec::new();
+        let mut h = if xs.dim() > 2 { xs.flatten(1, -1) } else { xs.shallow_clone() };
+        let last = self.layers.len() - 1;
+        for (k, layer) in self.layers.iter().enumerate() {
+            h = h.apply(layer);
+            if k < last {
+                h = self.config.activation.apply(&h, self.prelu.get(k));
+                if self.config.dropout > 0.0 {
+                    h = h.dropout(self.config.dropout, train);
+                }
+                if keep {
+                    hidden.push(h.shallow_clone());
+                }
+            }
+        }
+        (h, hidden)
+    }
+}
+
+impl Network for Mlp {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.run(xs, train, false).0
+    }
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+    fn var_store_mut(&mut self) -> &mut nn::VarStore {
+        &mut self.vs
+    }
+    fn input_shape(&self) -> Vec<i64> {
+        vec![self.config.inputs]
+    }
+    fn outputs(&self) -> i64 {
+        self.config.outputs
+    }
+    fn hidden_activations(&self, xs: &Tensor) -> Vec<Tensor> {
+        self.run(xs, false, true).1
+    }
+    fn hidden_net_inputs(&self, xs: &Tensor) -> Vec<Tensor> {
+        Mlp::hidden_net_inputs(self, xs)
+    }
+    fn describe(&self) -> String {
+        self.config.describe()
+    }
+}

@@ -1,0 +1,149 @@
+//! What happened during training: per-epoch metrics per split, every minibatch loss,
+//! and series recorded by hooks. Becomes a polars DataFrame and a CSV file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Result, ensure};
+use polars::prelude::*;
+
+/// One epoch's metrics on one split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochRecord {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// `train`, `valid` or `test`.
+    pub split: String,
+    /// Mean loss.
+    pub loss: f64,
+    /// Accuracy in [0, 1].
+    pub accuracy: f64,
+    /// Learning rate during the epoch.
+    pub lr: f64,
+    /// Seconds since training started, at the end of the epoch.
+    pub seconds: f64,
+}
+
+/// The history of a training run.
+///
+/// ```
+/// use tchlab::train::History;
+/// let mut h = History::default();
+/// h.push(1, "train", 0.5, 0.8, 0.1, 1.0);
+/// h.push(1, "valid", 0.6, 0.75, 0.1, 1.0);
+/// assert_eq!(h.frame().unwrap().height(), 2);
+/// assert_eq!(h.last("valid").unwrap().accuracy, 0.75);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// Per-epoch records.
+    pub epochs: Vec<EpochRecord>,
+    /// Loss of every minibatch, in order.
+    pub minibatch_loss: Vec<f64>,
+    /// Minibatches per epoch.
+    pub batches_per_epoch: usize,
+    /// Series recorded by hooks: name -> one vector per epoch (e.g. one value per layer).
+    pub series: BTreeMap<String, Vec<Vec<f64>>>,
+}
+
+impl History {
+    /// Adds an epoch record.
+    pub fn push(&mut self, epoch: usize, split: &str, loss: f64, accuracy: f64, lr: f64, seconds: f64) {
+        self.epochs.push(EpochRecord { epoch, split: split.into(), loss, accuracy, lr, seconds });
+    }
+
+    /// Appends one epoch's values to a hook series.
+    pub fn record(&mut self, name: &str, values: Vec<f64>) {
+        self.series.entry(name.to_string()).or_default().push(values);
+    }
+
+    /// Number of completed epochs.
+    pub fn epochs_done(&self) -> usize {
+        self.epochs.iter().map(|r| r.epoch).max().unwrap_or(0)
+    }
+
+    /// The last record of `split`.
+    pub fn last(&self, split: &str) -> Option<&EpochRecord> {
+        self.epochs.iter().rev().find(|r| r.split == split)
+    }
+
+    /// The last loss of `split`.
+    pub fn last_loss(&self, split: &str) -> Option<f64> {
+        self.last(split).map(|r| r.loss)
+    }
+
+    /// The record of `split` at `epoch` (from 1).
+    pub fn at(&self, split: &str, epoch: usize) -> Option<&EpochRecord> {
+        self.epochs.iter().find(|r| r.split == split && r.epoch == epoch)
+    }
+
+    /// `(epoch, value)` pairs of `metric` (`loss` or `accuracy`) for `split`.
+    pub fn curve(&self, split: &str, metric: &str) -> Vec<(f64, f64)> {
+        self.epochs
+            .iter()
+            .filter(|r| r.split == split)
+            .map(|r| (r.epoch as f64, if metric == "loss" { r.loss } else { r.accuracy }))
+            .collect()
+    }
+
+    /// The per-epoch records as a DataFrame: `epoch, split, loss, accuracy, lr, seconds`.
+    pub fn frame(&self) -> Result<DataFrame> {
+        let e = &self.epochs;
+        Ok(df!(
+            "epoch" => e.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
+            "split" => e.iter().map(|r| r.split.as_str()).collect::<Vec<_>>(),
+            "loss" => e.iter().map(|r| r.loss).collect::<Vec<_>>(),
+            "accuracy" => e.iter().map(|r| r.accuracy).collect::<Vec<_>>(),
+            "lr" => e.iter().map(|r| r.lr).collect::<Vec<_>>(),
+            "seconds" => e.iter().map(|r| r.seconds).collect::<Vec<_>>()
+        )?)
+    }
+
+    /// Writes the per-epoch records as CSV (through a temporary file).
+    pub fn save_csv(&self, path: &Path) -> Result<()> {
+        let mut df = self.frame()?;
+        let mut buf = Vec::new();
+        CsvWriter::new(&mut buf).include_header(true).finish(&mut df)?;
+        crate::data::write_file_atomic(path, &buf)
+    }
+
+    /// Reads per-epoch records written by [`History::save_csv`].
+    pub fn load_csv(path: &Path) -> Result<Self> {
+        let df = crate::data::read_csv(path)?;
+        let col = |n: &str| -> Result<Column> {
+            df.column(n).cloned().map_err(|_| anyhow::anyhow!("{} has no column `{n}`: not a tchlab history", path.display()))
+        };
+        let epoch = col("epoch")?.cast(&DataType::UInt32)?;
+        let split = col("split")?.cast(&DataType::String)?;
+        let [loss, acc, lr, secs] = ["loss", "accuracy", "lr", "seconds"].map(|n| col(n).and_then(|c| Ok(c.cast(&DataType::Float64)?)));
+        let (loss, acc, lr, secs) = (loss?, acc?, lr?, secs?);
+        let mut h = History::default();
+        for i in 0..df.height() {
+            let get = |c: &Column| c.f64().ok().and_then(|c| c.get(i));
+            let e = epoch.u32()?.get(i);
+            let s = split.str()?.get(i);
+            ensure!(e.is_some() && s.is_some(), "{} row {}: missing epoch or split", path.display(), i + 1);
+            h.push(
+                e.unwrap_or_default() as usize,
+                s.unwrap_or_default(),
+                get(&loss).unwrap_or(f64::NAN),
+                get(&acc).unwrap_or(f64::NAN),
+                get(&lr).unwrap_or(f64::NAN),
+                get(&secs).unwrap_or(f64::NAN),
+            );
+        }
+        Ok(h)
+    }
+
+    /// Appends another run's epochs and minibatches (for resumed training).
+    pub fn extend(&mut self, other: History) {
+        self.epochs.extend(other.epochs);
+        self.minibatch_loss.extend(other.minibatch_loss);
+        if other.batches_per_epoch > 0 {
+            self.batches_per_epoch = other.batches_per_epoch;
+        }
+        for (k, v) in other.series {
+            self.series.entry(k).or_default().extend(v);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Loss functions of the lecture.
+
+use anyhow::{Result, bail};
+use tch::{Kind, Reduction, Tensor};
+
+/// A classification loss on logits `[B, C]` and integer targets `[B]`.
+///
+/// ```
+/// use tchlab::train::Loss;
+/// let logits = tch::Tensor::from_slice(&[0.0f32, 0.0]).reshape([1, 2]);
+/// let target = tch::Tensor::from_slice(&[1i64]);
+/// let ce = Loss::CrossEntropy.compute(&logits, &target).unwrap().double_value(&[]);
+/// assert!((ce - 2f64.ln()).abs() < 1e-6);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// Softmax + cross-entropy on logits (mean over the batch).
+    CrossEntropy,
+    /// The lecture's sigmoid + MSE: mean over `B × C` of `(onehot − sigmoid(logits))²`.
+    SigmoidMse,
+    /// Sigmoid + binary cross-entropy against one-hot targets (mean over `B × C`).
+    BinaryCrossEntropy,
+    /// Log-softmax + negative log-likelihood (equal to cross-entropy).
+    Nll,
+}
+
+impl Loss {
+    /// The loss (a scalar tensor). Fails, rather than panics, on targets that are out
+    /// of range or shapes that do not match.
+    pub fn compute(&self, logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+        let classes = *logits.size().last().unwrap_or(&0);
+        let one_hot = || -> Result<Tensor> { Ok(targets.f_one_hot(classes)?.to_kind(logits.kind())) };
+        Ok(match self {
+            Loss::CrossEntropy | Loss::Nll => logits.f_log_softmax(-1, Kind::Float)?.f_nll_loss(targets, None::<Tensor>, Reduction::Mean, -100)?,
+            Loss::SigmoidMse => logits.sigmoid().f_mse_loss(&one_hot()?, Reduction::Mean)?,
+            Loss::BinaryCrossEntropy => logits.f_binary_cross_entropy_with_logits(&one_hot()?, None::<Tensor>, None::<Tensor>, Reduction::Mean)?,
+        })
+    }
+
+    /// Class probabilities implied by the loss: softmax, or sigmoid for the sigmoid losses.
+    pub fn probabilities(&self, logits: &Tensor) -> Tensor {
+        match self {
+            Loss::CrossEntropy | Loss::Nll => logits.softmax(-1, Kind::Float),
+            Loss::SigmoidMse | Loss::BinaryCrossEntropy => logits.sigmoid(),
+        }
+    }
+
+    /// The command-line name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::CrossEntropy => "cross_entropy",
+            Loss::SigmoidMse => "sigmoid_mse",
+            Loss::BinaryCrossEntropy => "bce",
+            Loss::Nll => "nll",
+        }
+    }
+
+    /// Parses `cross_entropy`, `sigmoid_mse`, `bce` or `nll`.
+    ///
+    /// ```
+    /// assert_eq!(tchlab::train::Loss::parse("ce").unwrap(), tchlab::train::Loss::CrossEntropy);
+    /// ```
+    pub fn parse(text: &str) -> Result<Self> {
+        Ok(match text.trim().to_ascii_lowercase().as_str() {
+            "cross_entropy" | "ce" | "softmax_ce" => Loss::CrossEntropy,
+            "sigmoid_mse" | "mse" => Loss::SigmoidMse,
+            "bce" | "binary_cross_entropy" => Loss::BinaryCrossEntropy,
+            "nll" => Loss::Nll,
+            other => bail!("unknown loss `{other}`: use cross_entropy, sigmoid_mse, bce or nll"),
+        })
+    }
+}
+
+impl std::str::FromStr for Loss {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Loss::parse(s)
+    }
+}
+
+impl std::fmt::Display for Loss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

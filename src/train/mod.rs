@@ -1,0 +1,13 @@
+//! Training: losses, optimisers, the [`Trainer`], its [`History`], and checkpoints.
+
+mod checkpoint;
+mod history;
+mod loss;
+mod optim;
+mod trainer;
+
+pub use checkpoint::{load_checkpoint, save_checkpoint};
+pub use history::{EpochRecord, History};
+pub use loss::Loss;
+pub use optim::{LrSchedule, OptimizerKind};
+pub use trainer::{DeadUnits, Evaluation, GradNorms, Hook, TrainConfig, Trainer, check_shapes, dead_fractions, evaluate};

@@ -1,0 +1,375 @@
+//! The training loop: fit with validation each epoch, evaluate, hooks, divergence and
+//! shape checks, progress output.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail, ensure};
+use tch::Tensor;
+
+use super::{History, Loss, LrSchedule, OptimizerKind};
+use crate::data::DataLoader;
+use crate::model::Network;
+
+/// Settings of a training run.
+///
+/// ```
+/// use tchlab::train::{Loss, TrainConfig};
+/// let c = TrainConfig::sgd(0.1, 100).loss(Loss::SigmoidMse).seed(1);
+/// assert_eq!(c.epochs, 100);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Number of epochs.
+    pub epochs: usize,
+    /// The loss.
+    pub loss: Loss,
+    /// The optimiser.
+    pub optimizer: OptimizerKind,
+    /// The learning-rate schedule.
+    pub schedule: LrSchedule,
+    /// Seed for dropout (shuffling is the loader's seed).
+    pub seed: u64,
+    /// Evaluate on the whole training set after each epoch, as the lecture does
+    /// (otherwise the train metrics are means over the epoch's minibatches).
+    pub eval_train: bool,
+    /// Print one line per epoch (and a progress bar on a terminal).
+    pub verbose: bool,
+}
+
+impl TrainConfig {
+    /// Plain SGD with learning rate `lr` for `epochs` epochs, cross-entropy loss.
+    pub fn sgd(lr: f64, epochs: usize) -> Self {
+        TrainConfig {
+            epochs,
+            loss: Loss::CrossEntropy,
+            optimizer: OptimizerKind::Sgd { lr, momentum: 0.0, weight_decay: 0.0 },
+            schedule: LrSchedule::Constant,
+            seed: 1,
+            eval_train: true,
+            verbose: true,
+        }
+    }
+
+    /// Adam with learning rate `lr` for `epochs` epochs, cross-entropy loss.
+    pub fn adam(lr: f64, epochs: usize) -> Self {
+        TrainConfig { optimizer: OptimizerKind::Adam { lr, weight_decay: 0.0 }, ..Self::sgd(lr, epochs) }
+    }
+
+    /// Sets the loss.
+    pub fn loss(mut self, loss: Loss) -> Self {
+        self.loss = loss;
+        self
+    }
+
+    /// Sets the optimiser.
+    pub fn optimizer(mut self, o: OptimizerKind) -> Self {
+        self.optimizer = o;
+        self
+    }
+
+    /// Sets the schedule.
+    pub fn schedule(mut self, s: LrSchedule) -> Self {
+        self.schedule = s;
+        self
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Whether to evaluate the whole training set after each epoch.
+    pub fn eval_train(mut self, on: bool) -> Self {
+        self.eval_train = on;
+        self
+    }
+
+    /// No output.
+    pub fn quiet(mut self) -> Self {
+        self.verbose = false;
+        self
+    }
+}
+
+/// Called by the trainer to record what an experiment needs.
+pub trait Hook {
+    /// After the backward pass of a minibatch, before the optimiser step (gradients
+    /// are in the variables' `.grad()`).
+    fn after_backward(&mut self, _model: &dyn Network, _epoch: usize, _batch: usize) -> Result<()> {
+        Ok(())
+    }
+    /// After each epoch's evaluation; record series into `history`.
+    fn end_of_epoch(&mut self, _model: &dyn Network, _epoch: usize, _history: &mut History) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Loss and accuracy of a model on a dataset.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss.
+    pub loss: f64,
+    /// Accuracy in [0, 1].
+    pub accuracy: f64,
+    /// Number of examples.
+    pub count: usize,
+}
+
+/// Evaluates `model` on every batch of `loader` (no gradients, no dropout).
+///
+/// ```
+/// use tchlab::prelude::*;
+/// let loader = DataLoader::new(Xor::lecture().dataset(), 256).unwrap();
+/// let model = Mlp::new(&MlpConfig::new(2, &[8], 2), 1).unwrap();
+/// let e = evaluate(&model, &loader, Loss::CrossEntropy).unwrap();
+/// assert_eq!(e.count, 750);
+/// ```
+pub fn evaluate(model: &dyn Network, loader: &DataLoader, loss: Loss) -> Result<Evaluation> {
+    let _guard = tch::no_grad_guard();
+    let (mut total, mut correct, mut count) = (0.0, 0i64, 0usize);
+    for batch in loader.iter() {
+        let batch = batch?;
+        let logits = model.forward_t(&batch.inputs, false);
+        let n = batch.indices.len();
+        total += loss.compute(&logits, &batch.labels)?.double_value(&[]) * n as f64;
+        correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(tch::Kind::Int64).int64_value(&[]);
+        count += n;
+    }
+    ensure!(count > 0, "evaluation saw no examples");
+    Ok(Evaluation { loss: total / count as f64, accuracy: correct as f64 / count as f64, count })
+}
+
+/// Checks, before training, that the data fit the model; says what to change.
+pub fn check_shapes(model: &dyn Network, loader: &DataLoader) -> Result<()> {
+    let example = loader.dataset().get(0).context("reading the first example to check its shape")?;
+    let want = model.input_shape();
+    let want_numel: i64 = want.iter().product();
+    let got_numel = example.numel() as i64;
+    let ok = if want.len() == 1 { got_numel == want_numel } else { example.shape == want };
+    ensure!(
+        ok,
+        "the data give examples of shape {:?} ({got_numel} values) but the model `{}` expects {}: \
+         change the model's input size (e.g. MlpConfig::new({got_numel}, ..)) or transform the data",
+        example.shape,
+        model.describe(),
+        if want.len() == 1 { format!("{want_numel} input values") } else { format!("inputs of shape {want:?}") }
+    );
+    let classes = loader.dataset().classes().len() as i64;
+    ensure!(
+        classes == 0 || classes <= model.outputs(),
+        "the data have {classes} classes but the model has {} outputs: set the output size to {classes}",
+        model.outputs()
+    );
+    Ok(())
+}
+
+/// Trains models: `fit` with validation each epoch, hooks, and history.
+///
+/// ```no_run
+/// use tchlab::prelude::*;
+/// # fn main() -> anyhow::Result<()> {
+/// let mnist = Mnist::load(MnistKind::Digits)?;
+/// let train = DataLoader::new(mnist.train(Scaling::Unit), 100)?.shuffle(1);
+/// let test = DataLoader::new(mnist.test(Scaling::Unit), 1000)?;
+/// let mut model = Mlp::new(&MlpConfig::new(784, &[100], 10).activation(Activation::Sigmoid), 1)?;
+/// let history = Trainer::new(TrainConfig::sgd(0.1, 10)).fit(&mut model, &train, Some(&test))?;
+/// # Ok(()) }
+/// ```
+pub struct Trainer {
+    config: TrainConfig,
+    hooks: Vec<Box<dyn Hook>>,
+}
+
+impl Trainer {
+    /// A trainer with `config` and no hooks.
+    pub fn new(config: TrainConfig) -> Self {
+        Trainer { config, hooks: Vec::new() }
+    }
+
+    /// Adds a hook.
+    pub fn hook(mut self, hook: impl Hook + 'static) -> Self {
+        self.hooks.push(Box::new(hook));
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Trains for `config.epochs` epochs; validates on `valid` after each epoch.
+    pub fn fit(&mut self, model: &mut dyn Network, train: &DataLoader, valid: Option<&DataLoader>) -> Result<History> {
+        self.fit_from(model, train, valid, History::default())
+    }
+
+    /// Continues a run whose `history` is given (e.g. from a checkpoint) up to
+    /// `config.epochs` epochs in all. With the same seeds the result equals an
+    /// uninterrupted run for optimisers without state (plain SGD).
+    pub fn fit_from(&mut self, model: &mut dyn Network, train: &DataLoader, valid: Option<&DataLoader>, mut history: History) -> Result<History> {
+        check_shapes(model, train)?;
+        if let Some(v) = valid {
+            check_shapes(model, v)?;
+        }
+        ensure!(!train.is_empty(), "the training loader yields no batch: lower the batch size or turn off drop_last");
+        let c = self.config.clone();
+        let mut opt = c.optimizer.build(model.var_store())?;
+        let start = history.epochs_done();
+        let offset = history.epochs.last().map(|r| r.seconds).unwrap_or(0.0);
+        history.batches_per_epoch = train.len();
+        let clock = Instant::now();
+        let bar = (c.verbose && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(((c.epochs.saturating_sub(start)) * train.len()) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} batches {elapsed_precise} eta {eta} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        for epoch in start + 1..=c.epochs {
+            let lr = c.schedule.lr(c.optimizer.lr(), epoch - 1, c.epochs);
+            opt.set_lr(lr);
+            tch::manual_seed(crate::rng::mix(c.seed ^ epoch as u64) as i64 & i64::MAX);
+            let (mut sum_loss, mut correct, mut seen) = (0.0, 0i64, 0usize);
+            for (b, batch) in train.epoch(epoch as u64 - 1).enumerate() {
+                let batch = batch.with_context(|| format!("loading batch {b} of epoch {epoch}"))?;
+                let logits = model.forward_t(&batch.inputs, true);
+                let loss = c.loss.compute(&logits, &batch.labels).with_context(|| format!("epoch {epoch}, batch {b}"))?;
+                let value = loss.double_value(&[]);
+                if !value.is_finite() {
+                    bail!(
+                        "training diverged: the loss is {value} at epoch {epoch}, batch {b} (learning rate {lr}); \
+                         lower the learning rate (e.g. --set lr={}) or check the inputs for NaN/inf",
+                        lr / 10.0
+                    );
+                }
+                opt.zero_grad();
+                loss.backward();
+                for h in &mut self.hooks {
+                    h.after_backward(model, epoch, b)?;
+                }
+                opt.step();
+                history.minibatch_loss.push(value);
+                let n = batch.indices.len();
+                sum_loss += value * n as f64;
+                seen += n;
+                if !c.eval_train {
+                    let _g = tch::no_grad_guard();
+                    correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(tch::Kind::Int64).int64_value(&[]);
+                }
+                if let Some(bar) = &bar {
+                    bar.inc(1);
+                }
+            }
+            let seconds_train = clock.elapsed().as_secs_f64() + offset;
+            let train_eval = if c.eval_train {
+                evaluate(model, train, c.loss)?
+            } else {
+                Evaluation { loss: sum_loss / seen as f64, accuracy: correct as f64 / seen as f64, count: seen }
+            };
+            let seconds = clock.elapsed().as_secs_f64() + offset;
+            history.push(epoch, "train", train_eval.loss, train_eval.accuracy, lr, seconds_train.max(seconds));
+            let mut line = format!(
+                "epoch {epoch:>3}/{} | train loss {:.4} acc {:.2}%",
+                c.epochs,
+                train_eval.loss,
+                100.0 * train_eval.accuracy
+            );
+            if let Some(v) = valid {
+                let e = evaluate(model, v, c.loss)?;
+                history.push(epoch, "valid", e.loss, e.accuracy, lr, clock.elapsed().as_secs_f64() + offset);
+                line.push_str(&format!(" | valid loss {:.4} acc {:.2}%", e.loss, 100.0 * e.accuracy));
+            }
+            for h in &mut self.hooks {
+                h.end_of_epoch(model, epoch, &mut history)?;
+            }
+            line.push_str(&format!(" | {:.1}s", clock.elapsed().as_secs_f64() + offset));
+            if c.verbose {
+                match &bar {
+                    Some(bar) => bar.println(line),
+                    None => println!("{line}"),
+                }
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        Ok(history)
+    }
+}
+
+/// Records the L2 norm of each weight's gradient, averaged over an epoch's minibatches,
+/// as the series `grad_norm` (one value per layer).
+///
+/// ```
+/// let _hook = tchlab::train::GradNorms::default();
+/// ```
+#[derive(Default)]
+pub struct GradNorms {
+    sums: Vec<f64>,
+    batches: usize,
+}
+
+impl Hook for GradNorms {
+    fn after_backward(&mut self, model: &dyn Network, _epoch: usize, _batch: usize) -> Result<()> {
+        let weights = model.named_weights();
+        if self.sums.len() != weights.len() {
+            self.sums = vec![0.0; weights.len()];
+        }
+        for (k, (_, w)) in weights.iter().enumerate() {
+            let g = w.grad();
+            if g.defined() {
+                self.sums[k] += g.norm().double_value(&[]);
+            }
+        }
+        self.batches += 1;
+        Ok(())
+    }
+
+    fn end_of_epoch(&mut self, _model: &dyn Network, _epoch: usize, history: &mut History) -> Result<()> {
+        let n = self.batches.max(1) as f64;
+        history.record("grad_norm", self.sums.iter().map(|s| s / n).collect());
+        self.sums.iter_mut().for_each(|s| *s = 0.0);
+        self.batches = 0;
+        Ok(())
+    }
+}
+
+/// Records, after each epoch, the fraction of hidden units per layer whose net input
+/// is negative for every example of a probe batch (a dead ReLU gets no gradient), as
+/// the series `dead_fraction`.
+pub struct DeadUnits {
+    probe: Tensor,
+}
+
+impl DeadUnits {
+    /// Uses `probe` (inputs `[N, ...]`, e.g. 1,000 training images) to find dead units.
+    pub fn new(probe: Tensor) -> Self {
+        DeadUnits { probe }
+    }
+}
+
+/// Fraction of units per hidden layer whose net input is negative for every probe example.
+///
+/// ```
+/// use tchlab::model::{Init, Mlp, MlpConfig};
+/// let m = Mlp::new(&MlpConfig::new(2, &[4], 2).bias_init(Init::Constant(-100.0)).weight_init(Init::Zeros), 1).unwrap();
+/// let dead = tchlab::train::dead_fractions(&m, &tch::Tensor::ones([3, 2], tch::kind::FLOAT_CPU));
+/// assert_eq!(dead, vec![1.0]);
+/// ```
+pub fn dead_fractions(model: &dyn Network, probe: &Tensor) -> Vec<f64> {
+    let _g = tch::no_grad_guard();
+    model
+        .hidden_net_inputs(probe)
+        .iter()
+        .map(|z| z.lt(0.0).all_dim(0, false).to_kind(tch::Kind::Float).mean(tch::Kind::Float).double_value(&[]))
+        .collect()
+}
+
+impl Hook for DeadUnits {
+    fn end_of_epoch(&mut self, model: &dyn Network, _epoch: usize, history: &mut History) -> Result<()> {
+        history.record("dead_fraction", dead_fractions(model, &self.probe));
+        Ok(())
+    }
+}

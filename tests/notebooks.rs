@@ -1,0 +1,55 @@
+//! The notebook checks: the runner's self-test (a notebook with a panic or an error
+//! must fail) and every lecture notebook through the project kernel. `make test`
+//! runs them with `--ignored` after `make setup`; they need the venv and evcxr.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run_notebooks(notebooks: &[PathBuf], out: &Path) -> (bool, String) {
+    let python = root().join(".venv/bin/python");
+    assert!(python.exists(), "{} is missing: run `make setup` first", python.display());
+    let output = Command::new(python)
+        .arg(root().join("tools/run_notebooks.py"))
+        .arg("--out")
+        .arg(out)
+        .args(notebooks)
+        .current_dir(root())
+        .output()
+        .expect("starting the notebook runner");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+#[test]
+#[ignore = "starts a Jupyter kernel; `make test` runs it after `make setup`"]
+fn runner_fails_on_a_panic_and_on_an_error() {
+    let dir = root().join("tests/notebooks");
+    let (ok, text) = run_notebooks(&[dir.join("panics.ipynb"), dir.join("error.ipynb")], &root().join("target/notebooks-selftest"));
+    println!("{text}");
+    assert!(!ok, "the runner passed notebooks that panic / fail:\n{text}");
+    assert!(text.contains("FAILED panics.ipynb"), "{text}");
+    assert!(text.contains("panic"), "the panic was not reported:\n{text}");
+    assert!(text.contains("FAILED error.ipynb"), "{text}");
+    assert!(text.contains("0 passed, 2 failed"), "{text}");
+}
+
+#[test]
+#[ignore = "runs every lecture notebook (tens of minutes); `make test` runs it"]
+fn lecture_notebooks_run_clean() {
+    let mut notebooks: Vec<PathBuf> = std::fs::read_dir(root().join("notebooks"))
+        .expect("notebooks/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
+        .collect();
+    notebooks.sort();
+    assert!(notebooks.len() >= 10, "expected the setup notebook and nine lecture notebooks, found {}", notebooks.len());
+    let start = std::time::Instant::now();
+    let (ok, text) = run_notebooks(&notebooks, &root().join("target/notebooks"));
+    println!("{text}");
+    println!("[make test] notebooks              {:4.0}s", start.elapsed().as_secs_f64());
+    assert!(ok, "some notebooks failed:\n{text}");
+}

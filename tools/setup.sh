@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# make setup: builds the whole environment from nothing, idempotently and quietly.
+#   .venv/                  Python venv: torch==2.13.0 (libtorch for tch), Jupyter
+#   ~/.cargo/bin/evcxr_jupyter 0.22.0   the Rust Jupyter kernel
+#   .cargo/config.toml      LIBTORCH for tch's build (absolute path, generated)
+#   .venv/share/jupyter/kernels/tchlab  the "Rust (tchlab)" kernelspec
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PY=${PYTHON:-python3}
+EVCXR_VERSION=0.22.0
+phase() { printf '[setup] %-28s %s\n' "$1" "$2"; }
+now() { date +%s; }
+
+# 1. Python venv with torch and Jupyter.
+t0=$(now)
+stamp=.venv/.tchlab-requirements
+if [ ! -x .venv/bin/python ] || ! cmp -s tools/requirements.txt "$stamp"; then
+    phase venv "installing tools/requirements.txt into .venv (first time: ~5 GB, a few minutes)"
+    [ -x .venv/bin/python ] || "$PY" -m venv .venv
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r tools/requirements.txt
+    cp tools/requirements.txt "$stamp"
+    phase venv "done in $(( $(now) - t0 ))s"
+fi
+
+# 2. libtorch location for tch: an existing LIBTORCH wins, else the venv's torch.
+if [ -n "${LIBTORCH:-}" ]; then
+    TORCH_DIR=$LIBTORCH
+else
+    TORCH_DIR=$(.venv/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__))')
+fi
+[ -f "$TORCH_DIR/lib/libtorch_cpu.so" ] || { echo "[setup] error: $TORCH_DIR/lib/libtorch_cpu.so not found; set LIBTORCH to a libtorch 2.13.0 folder or remove it to use the venv's torch" >&2; exit 1; }
+mkdir -p .cargo
+config=$(cat <<EOT
+# Written by \`make setup\` (tools/setup.sh); not committed. Points tch at libtorch.
+[env]
+LIBTORCH = "$TORCH_DIR"
+LIBTORCH_BYPASS_VERSION_CHECK = "0"
+EOT
+)
+if [ ! -f .cargo/config.toml ] || [ "$(cat .cargo/config.toml)" != "$config" ]; then
+    printf '%s\n' "$config" > .cargo/config.toml
+    phase cargo-config "LIBTORCH=$TORCH_DIR"
+fi
+
+# 3. A fast linker, when the system can install one (evcxr and cargo pick up mold).
+if ! command -v mold >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    t0=$(now)
+    (apt-get install -y -q mold >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q mold >/dev/null 2>&1; }) \
+        && phase mold "installed in $(( $(now) - t0 ))s" || phase mold "not installed (optional)"
+fi
+
+# 4. evcxr_jupyter, the kernel.
+t0=$(now)
+have=$(evcxr_jupyter --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$EVCXR_VERSION" ]; then
+    phase evcxr "installing evcxr_jupyter $EVCXR_VERSION (first time: ~6 min)"
+    cargo install --quiet --locked evcxr_jupyter --version "$EVCXR_VERSION"
+    phase evcxr "done in $(( $(now) - t0 ))s"
+fi
+
+# 5. The project's own kernelspec, inside the venv.
+spec_dir=.venv/share/jupyter/kernels/tchlab
+spec=$(cat <<EOT
+{
+  "argv": ["$ROOT/tools/tchlab-kernel", "--control_file", "{connection_file}"],
+  "display_name": "Rust (tchlab)",
+  "language": "rust",
+  "interrupt_mode": "message",
+  "env": {
+    "LIBTORCH": "$TORCH_DIR",
+    "LD_LIBRARY_PATH": "$TORCH_DIR/lib",
+    "TCHLAB_VENV": "$ROOT/.venv",
+    "TCHLAB_EVCXR_ROOT": "$ROOT/target/evcxr"
+  }
+}
+EOT
+)
+if [ ! -f "$spec_dir/kernel.json" ] || [ "$(cat "$spec_dir/kernel.json")" != "$spec" ]; then
+    mkdir -p "$spec_dir"
+    printf '%s\n' "$spec" > "$spec_dir/kernel.json"
+    phase kernelspec "Rust (tchlab) -> $spec_dir"
+fi
