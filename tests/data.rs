@@ -281,7 +281,9 @@ fn transforms_flip_normalise_and_mean_std() {
     assert_eq!(v[0], 0.0, "seed 0 turns random steps off");
     let norm = Transforms::new().then(Transform::Normalize { mean: vec![0.5], std: vec![0.5] });
     let (v, _) = norm.apply(img.clone(), 0).unwrap();
-    assert_eq!(v, vec![-1.0, -1.0 / 3.0, 1.0 / 3.0, 1.0]);
+    for (got, want) in v.iter().zip([-1.0f32, -1.0 / 3.0, 1.0 / 3.0, 1.0]) {
+        assert!((got - want).abs() < 1e-6, "{v:?}");
+    }
     let rgb_norm = Transforms::new().then(Transform::Normalize { mean: vec![0.5; 3], std: vec![0.5; 3] });
     assert!(err(rgb_norm.apply(img, 0)).contains("3 channel values"));
 }
@@ -291,9 +293,11 @@ fn xor_data_matches_the_lecture_and_the_shipped_csv() {
     let xor = Xor::lecture();
     assert_eq!(xor.points.len(), 750);
     assert_eq!(xor.labels.iter().filter(|&&l| l == 1).count(), 374);
-    // A few points fall on the wrong side of the axes.
+    // Blobs of std 0.35 around (±1, ±1): at most a handful of points cross an axis.
     let wrong = xor.points.iter().zip(&xor.labels).filter(|(p, l)| ((p[0] > 0.0) != (p[1] > 0.0)) as i64 != **l).count();
-    assert!((1..40).contains(&wrong), "{wrong} points on the wrong side");
+    assert!(wrong < 10, "{wrong} points on the wrong side");
+    let near = xor.points.iter().filter(|p| p[0].abs() < 0.1 || p[1].abs() < 0.1).count();
+    assert!((1..60).contains(&near), "{near} points near an axis");
     let shipped = NumericCsv::read(&tchlab::env::crate_dir().join("data/xor.csv"), "class label").unwrap();
     assert_eq!(shipped.features, vec!["x1", "x2"]);
     let (x, y) = shipped.dataset.batch(&(0..750).collect::<Vec<_>>(), 0).unwrap();

@@ -52,8 +52,9 @@ fi
 
 # 4. evcxr_jupyter, the kernel.
 t0=$(now)
-have=$(evcxr_jupyter --version 2>/dev/null | awk '{print $2}' || true)
-if [ "$have" != "$EVCXR_VERSION" ]; then
+# evcxr_jupyter has no --version: ask cargo which version it installed.
+have=$(cargo install --list 2>/dev/null | awk '$1 == "evcxr_jupyter" {print $2}' | tr -d 'v:' || true)
+if [ "$have" != "$EVCXR_VERSION" ] || ! command -v evcxr_jupyter >/dev/null 2>&1; then
     phase evcxr "installing evcxr_jupyter $EVCXR_VERSION (first time: ~6 min)"
     cargo install --quiet --locked evcxr_jupyter --version "$EVCXR_VERSION"
     phase evcxr "done in $(( $(now) - t0 ))s"

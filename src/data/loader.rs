@@ -130,3 +130,15 @@ impl DataLoader {
         self.epoch(0)
     }
 }
+
+impl std::fmt::Debug for DataLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataLoader")
+            .field("examples", &self.dataset.len())
+            .field("batch_size", &self.batch_size)
+            .field("shuffle", &self.shuffle)
+            .field("drop_last", &self.drop_last)
+            .field("device", &self.device)
+            .finish()
+    }
+}

@@ -107,3 +107,9 @@ pub fn split_fractions(n: usize, fractions: &[f64], seed: u64) -> Result<Vec<Vec
     }
     Ok(parts)
 }
+
+impl std::fmt::Debug for Subset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Subset({} of {} examples)", self.indices.len(), self.inner.len())
+    }
+}

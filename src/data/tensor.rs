@@ -53,7 +53,7 @@ impl Scaling {
 /// let y = tch::Tensor::from_slice(&[0i64, 1]);
 /// let ds = TensorDataset::new(x, y, Scaling::Unit).unwrap();
 /// let (xb, _) = ds.batch(&[1], 0).unwrap();
-/// assert_eq!(xb.double_value(&[0, 0]), 0.2);
+/// assert!((xb.double_value(&[0, 0]) - 0.2).abs() < 1e-6);
 /// ```
 #[derive(Debug)]
 pub struct TensorDataset {

@@ -164,7 +164,7 @@ impl Figure {
                     "",
                     vec![
                         Series::line("f(z)", xs.iter().copied().zip(f).collect()).color(0),
-                        Series::line("f'(z)", xs.iter().copied().zip(d).collect()).style(Style::Dashed).color(1),
+                        Series::line("df/dz", xs.iter().copied().zip(d).collect()).style(Style::Dashed).color(1),
                     ],
                 )
                 .size(300, 240)

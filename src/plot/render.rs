@@ -288,51 +288,50 @@ fn heatmap<DB: DrawingBackend>(
     y_label: &str,
     integer: bool,
 ) -> Result<()> {
-    let (nr, nc) = (values.len(), values.first().map(Vec::len).unwrap_or(0));
+    use plotters::coord::ranged1d::SegmentValue;
+    let (nr, nc) = (values.len() as i32, values.first().map(Vec::len).unwrap_or(0) as i32);
     let finite = values.iter().flatten().copied().filter(|v| v.is_finite());
     let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     let span = if hi > lo { hi - lo } else { 1.0 };
-    let rows_owned: Vec<String> = rows.to_vec();
-    let cols_owned: Vec<String> = cols.to_vec();
+    let label = |names: &[String], v: &SegmentValue<i32>, flip: bool| match v {
+        SegmentValue::CenterOf(i) => {
+            let i = if flip { names.len() as i32 - 1 - i } else { *i };
+            names.get(i as usize).cloned().unwrap_or_default()
+        }
+        _ => String::new(),
+    };
     let mut chart = ChartBuilder::on(area)
         .caption(&fig.title, title_style(18))
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f64..nc as f64, 0f64..nr as f64)
+        .build_cartesian_2d((0..nc).into_segmented(), (0..nr).into_segmented())
         .map_err(err)?;
     chart
         .configure_mesh()
         .disable_mesh()
         .x_desc(x_label)
         .y_desc(y_label)
-        .x_labels(nc.min(30))
-        .y_labels(nr.min(30))
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            if (x - i as f64 - 0.5).abs() < 0.26 { cols_owned.get(i).cloned().unwrap_or_default() } else { String::new() }
-        })
-        .y_label_formatter(&|y| {
-            let j = y.floor() as usize;
-            if (y - j as f64 - 0.5).abs() < 0.26 { rows_owned.get(nr.saturating_sub(j + 1)).cloned().unwrap_or_default() } else { String::new() }
-        })
+        .x_labels(nc as usize + 1)
+        .y_labels(nr as usize + 1)
+        .x_label_formatter(&|v| label(cols, v, false))
+        .y_label_formatter(&|v| label(rows, v, true))
         .label_style((FAMILY, 13))
         .axis_desc_style((FAMILY, 14))
         .draw()
         .map_err(err)?;
     // Row 0 is drawn at the top.
     for (r, row) in values.iter().enumerate() {
-        let y = (nr - 1 - r) as f64;
+        let y = nr - 1 - r as i32;
         for (c, &v) in row.iter().enumerate() {
+            let c = c as i32;
             let t = (v - lo) / span;
-            let fill = viridis(t);
-            chart.draw_series(std::iter::once(Rectangle::new([(c as f64, y), (c as f64 + 1.0, y + 1.0)], fill.filled()))).map_err(err)?;
+            let cell = [(SegmentValue::Exact(c), SegmentValue::Exact(y + 1)), (SegmentValue::Exact(c + 1), SegmentValue::Exact(y))];
+            chart.draw_series(std::iter::once(Rectangle::new(cell, viridis(t).filled()))).map_err(err)?;
             if nr * nc <= 400 {
                 let text = if !v.is_finite() {
                     "–".to_string()
-                } else if integer {
-                    format!("{v:.0}")
-                } else if v.abs() >= 100.0 {
+                } else if integer || v.abs() >= 100.0 {
                     format!("{v:.0}")
                 } else {
                     format!("{v:.3}")
@@ -342,7 +341,9 @@ fn heatmap<DB: DrawingBackend>(
                     plotters::style::text_anchor::HPos::Center,
                     plotters::style::text_anchor::VPos::Center,
                 ));
-                chart.draw_series(std::iter::once(Text::new(text, (c as f64 + 0.5, y + 0.5), style))).map_err(err)?;
+                chart
+                    .draw_series(std::iter::once(Text::new(text, (SegmentValue::CenterOf(c), SegmentValue::CenterOf(y)), style)))
+                    .map_err(err)?;
             }
         }
     }

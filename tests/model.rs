@@ -1,0 +1,241 @@
+//! Activations, inits, MLP training, losses, divergence and shape errors,
+//! reproducibility and checkpoints.
+
+mod common;
+
+use tch::{Kind, Tensor};
+use tchlab::prelude::*;
+use tchlab::train::{load_checkpoint, save_checkpoint};
+
+fn values(t: &Tensor) -> Vec<f64> {
+    Vec::<f64>::try_from(t.to_kind(Kind::Double)).unwrap()
+}
+
+#[test]
+fn every_activation_matches_its_formula_and_derivative() {
+    let zs = [-2.5f64, -0.7, -0.1, 0.3, 1.2, 3.0];
+    let z = Tensor::from_slice(&zs);
+    let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let softplus = |x: f64| (1.0 + x.exp()).ln();
+    let phi = |x: f64| (-x * x / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let big_phi = |x: f64| 0.5 * (1.0 + libm_erf(x / 2f64.sqrt()));
+    type F = fn(f64) -> f64;
+    let cases: Vec<(Activation, Box<dyn Fn(f64) -> f64>, Box<dyn Fn(f64) -> f64>)> = vec![
+        (Activation::Identity, Box::new(|x| x), Box::new(|_| 1.0)),
+        (Activation::Sigmoid, Box::new(sig), Box::new(move |x| sig(x) * (1.0 - sig(x)))),
+        (Activation::Tanh, Box::new(f64::tanh), Box::new(|x: f64| 1.0 - x.tanh().powi(2))),
+        (Activation::HardTanh, Box::new(|x: f64| x.clamp(-1.0, 1.0)), Box::new(|x: f64| if x.abs() < 1.0 { 1.0 } else { 0.0 })),
+        (Activation::Relu, Box::new(|x: f64| x.max(0.0)), Box::new(|x| if x > 0.0 { 1.0 } else { 0.0 })),
+        (Activation::LeakyRelu(0.1), Box::new(|x: f64| x.max(0.1 * x)), Box::new(|x| if x > 0.0 { 1.0 } else { 0.1 })),
+        (Activation::Elu(1.0), Box::new(|x: f64| if x >= 0.0 { x } else { x.exp() - 1.0 }), Box::new(|x: f64| if x > 0.0 { 1.0 } else { x.exp() })),
+        (Activation::Prelu(0.25), Box::new(|x: f64| if x >= 0.0 { x } else { 0.25 * x }), Box::new(|x| if x > 0.0 { 1.0 } else { 0.25 })),
+        (Activation::Softplus, Box::new(softplus), Box::new(sig)),
+        (Activation::Softsign, Box::new(|x: f64| x / (1.0 + x.abs())), Box::new(|x: f64| 1.0 / (1.0 + x.abs()).powi(2))),
+        (Activation::Silu, Box::new(move |x| x * sig(x)), Box::new(move |x| sig(x) * (1.0 + x * (1.0 - sig(x))))),
+        (
+            Activation::Mish,
+            Box::new(move |x| x * softplus(x).tanh()),
+            Box::new(move |x| softplus(x).tanh() + x * sig(x) * (1.0 - softplus(x).tanh().powi(2))),
+        ),
+        (Activation::Gelu, Box::new(move |x| x * big_phi(x)), Box::new(move |x| big_phi(x) + x * phi(x))),
+        (Activation::LogSigmoid, Box::new(move |x| sig(x).ln()), Box::new(move |x| 1.0 - sig(x))),
+        (Activation::Sinc, Box::new(|x: f64| x.sin() / x), Box::new(|x: f64| (x * x.cos() - x.sin()) / (x * x))),
+        (Activation::Step, Box::new(|x| if x >= 0.0 { 1.0 } else { 0.0 }), Box::new(|_| 0.0)),
+    ];
+    let _: Option<F> = None;
+    assert_eq!(cases.len(), Activation::ALL.len(), "every lecture activation is tested");
+    for (a, f, df) in &cases {
+        let y = values(&a.apply(&z, None));
+        let dy = values(&a.derivative(&z));
+        for (k, &x) in zs.iter().enumerate() {
+            assert!((y[k] - f(x)).abs() < 1e-6, "{a}({x}) = {} but the formula gives {}", y[k], f(x));
+            assert!((dy[k] - df(x)).abs() < 1e-6, "{a}'({x}) = {} but the formula gives {}", dy[k], df(x));
+        }
+        assert_eq!(Activation::parse(&a.to_string()).unwrap(), *a);
+    }
+    // sinc is 1 at 0.
+    assert!((Activation::Sinc.apply(&Tensor::from_slice(&[0.0f64]), None).double_value(&[0]) - 1.0).abs() < 1e-12);
+}
+
+/// The error function (Abramowitz–Stegun 7.1.26 is too coarse; use a series/continued fraction).
+fn libm_erf(x: f64) -> f64 {
+    // erf via the complementary function's continued fraction for |x| > 2, series otherwise.
+    if x.abs() < 2.5 {
+        let mut sum = x;
+        let mut term = x;
+        for n in 1..60 {
+            term *= -x * x / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        2.0 / std::f64::consts::PI.sqrt() * sum
+    } else {
+        let t = x.abs();
+        let mut f = 0.0;
+        for n in (1..60).rev() {
+            f = n as f64 / 2.0 / (t + f);
+        }
+        let erfc = (-t * t).exp() / std::f64::consts::PI.sqrt() / (t + f);
+        x.signum() * (1.0 - erfc)
+    }
+}
+
+#[test]
+fn inits_have_the_right_statistics() {
+    let _rng = common::torch_rng();
+    let stats = |init: Init| {
+        let m = Mlp::new(&MlpConfig::new(400, &[300], 10).weight_init(init).bias_init(Init::Zeros), 3).unwrap();
+        let w = &m.layers()[0].ws;
+        (w.mean(Kind::Double).double_value(&[]), w.std(true).double_value(&[]), w.min().double_value(&[]), w.max().double_value(&[]))
+    };
+    let (mean, std, lo, hi) = stats(Init::Default);
+    let b = 1.0 / 400f64.sqrt();
+    assert!(mean.abs() < 2e-3 && (std - b / 3f64.sqrt()).abs() < 2e-3 && lo >= -b && hi <= b);
+    let (mean, std, ..) = stats(Init::Normal { mean: 0.5, std: 0.1 });
+    assert!((mean - 0.5).abs() < 2e-3 && (std - 0.1).abs() < 2e-3);
+    let (_, _, lo, hi) = stats(Init::Uniform { low: -0.3, high: 0.2 });
+    assert!(lo >= -0.3 && hi <= 0.2 && lo < -0.29 && hi > 0.19);
+    let (mean, std, ..) = stats(Init::Zeros);
+    assert_eq!((mean, std), (0.0, 0.0));
+    let (mean, std, ..) = stats(Init::Constant(0.7));
+    assert!((mean - 0.7).abs() < 1e-6 && std < 1e-6);
+    let (_, std, ..) = stats(Init::XavierUniform);
+    assert!((std - (2.0 / 700f64).sqrt()).abs() < 2e-3);
+    let (_, std, ..) = stats(Init::XavierNormal);
+    assert!((std - (2.0 / 700f64).sqrt()).abs() < 2e-3);
+    let (_, std, ..) = stats(Init::KaimingUniform);
+    assert!((std - (2.0 / 400f64).sqrt()).abs() < 2e-3);
+    let (_, std, ..) = stats(Init::KaimingNormal);
+    assert!((std - (2.0 / 400f64).sqrt()).abs() < 2e-3);
+    // Biases follow the bias init.
+    let m = Mlp::new(&MlpConfig::new(4, &[3], 2).bias_init(Init::Constant(-1.0)), 1).unwrap();
+    assert_eq!(values(m.layers()[0].bs.as_ref().unwrap()), vec![-1.0; 3]);
+}
+
+fn separable_xor() -> DataLoader {
+    DataLoader::new(Xor::generate([40, 40, 40, 40], 0.15, 5).dataset(), 32).unwrap().shuffle(2)
+}
+
+#[test]
+fn a_tiny_mlp_learns_xor_perfectly() {
+    let _rng = common::torch_rng();
+    let loader = separable_xor();
+    let mut m = Mlp::new(&MlpConfig::new(2, &[8], 2).activation(Activation::Tanh), 1).unwrap();
+    let h = Trainer::new(TrainConfig::sgd(0.2, 40).quiet()).fit(&mut m, &loader, None).unwrap();
+    assert_eq!(h.last("train").unwrap().accuracy, 1.0);
+    let first = h.at("train", 1).unwrap().loss;
+    assert!(h.last_loss("train").unwrap() < first / 4.0);
+    // A linear hidden layer cannot.
+    let mut lin = Mlp::new(&MlpConfig::new(2, &[8], 2).activation(Activation::Identity), 1).unwrap();
+    let h = Trainer::new(TrainConfig::sgd(0.2, 40).quiet()).fit(&mut lin, &loader, None).unwrap();
+    assert!(h.last("train").unwrap().accuracy < 0.8);
+}
+
+#[test]
+fn every_loss_and_both_optimizers_learn_an_mnist_subset() {
+    let _rng = common::torch_rng();
+    let Some(mnist) = common::mnist() else { return };
+    let train = DataLoader::new(mnist.train_range(0..5000, Scaling::Unit).unwrap(), 20).unwrap().shuffle(1);
+    let test = DataLoader::new(mnist.train_range(50_000..52_000, Scaling::Unit).unwrap(), 1000).unwrap();
+    for (loss, opt, lr, want) in [
+        (Loss::SigmoidMse, "sgd", 0.5, 0.5),
+        (Loss::CrossEntropy, "sgd", 0.1, 0.85),
+        (Loss::Nll, "adam", 0.001, 0.85),
+        (Loss::BinaryCrossEntropy, "sgd", 0.5, 0.5),
+    ] {
+        // The lecture's init: N(0, 0.1) weights, zero biases.
+        let cfg = MlpConfig::new(784, &[64], 10)
+            .activation(Activation::Sigmoid)
+            .weight_init(Init::Normal { mean: 0.0, std: 0.1 })
+            .bias_init(Init::Zeros);
+        let mut m = Mlp::new(&cfg, 1).unwrap();
+        let tc = if opt == "sgd" { TrainConfig::sgd(lr, 4) } else { TrainConfig::adam(lr, 4) };
+        Trainer::new(tc.loss(loss).quiet().eval_train(false)).fit(&mut m, &train, None).unwrap();
+        let acc = evaluate(&m, &test, loss).unwrap().accuracy;
+        assert!(acc > want, "{loss} with {opt}: accuracy {acc}");
+    }
+}
+
+#[test]
+fn divergence_and_shape_mismatch_are_errors_in_plain_words() {
+    let loader = separable_xor();
+    let mut m = Mlp::new(&MlpConfig::new(2, &[8], 2).weight_init(Init::Normal { mean: 0.0, std: 1e20 }), 1).unwrap();
+    let e = Trainer::new(TrainConfig::sgd(1e30, 5).quiet()).fit(&mut m, &loader, None).unwrap_err();
+    let text = format!("{e:#}");
+    assert!(text.contains("diverged") && text.contains("epoch 1") && text.contains("learning rate"), "{text}");
+    let mut wrong = Mlp::new(&MlpConfig::new(784, &[8], 2), 1).unwrap();
+    let e = Trainer::new(TrainConfig::sgd(0.1, 1).quiet()).fit(&mut wrong, &loader, None).unwrap_err();
+    let text = format!("{e:#}");
+    assert!(text.contains("shape [2]") && text.contains("784 input values"), "{text}");
+    let mut few = Mlp::new(&MlpConfig::new(2, &[8], 1), 1).unwrap();
+    let e = Trainer::new(TrainConfig::sgd(0.1, 1).quiet()).fit(&mut few, &loader, None).unwrap_err();
+    assert!(format!("{e:#}").contains("2 classes but the model has 1 outputs"));
+    assert!(Trainer::new(TrainConfig::sgd(-1.0, 1).quiet()).fit(&mut Mlp::new(&MlpConfig::new(2, &[8], 2), 1).unwrap(), &loader, None).is_err());
+}
+
+#[test]
+fn same_seed_gives_identical_histories() {
+    let _rng = common::torch_rng();
+    let run = |seed: u64| {
+        let loader = DataLoader::new(Xor::lecture().dataset(), 64).unwrap().shuffle(seed);
+        let mut m = Mlp::new(&MlpConfig::new(2, &[16, 16], 2).dropout(0.2), seed).unwrap();
+        let mut h = Trainer::new(TrainConfig::sgd(0.1, 5).seed(seed).quiet()).fit(&mut m, &loader, None).unwrap();
+        h.epochs.iter_mut().for_each(|r| r.seconds = 0.0);
+        h
+    };
+    assert_eq!(run(4), run(4));
+    assert_ne!(run(4).minibatch_loss, run(5).minibatch_loss);
+}
+
+#[test]
+fn checkpoint_resume_equals_training_straight_through() {
+    let _rng = common::torch_rng();
+    let dir = tempfile::tempdir().unwrap();
+    let loader = DataLoader::new(Xor::lecture().dataset(), 64).unwrap().shuffle(9);
+    let cfg = MlpConfig::new(2, &[16], 2).activation(Activation::Relu);
+    let tc = |epochs| TrainConfig::sgd(0.1, epochs).seed(9).quiet();
+    let mut straight = Mlp::new(&cfg, 9).unwrap();
+    let full = Trainer::new(tc(6)).fit(&mut straight, &loader, None).unwrap();
+
+    let mut first = Mlp::new(&cfg, 9).unwrap();
+    let half = Trainer::new(tc(3)).fit(&mut first, &loader, None).unwrap();
+    save_checkpoint(&first, &half, &dir.path().join("ckpt")).unwrap();
+    assert!(!dir.path().join("ckpt.part").exists());
+    let mut resumed = Mlp::new(&cfg, 1234).unwrap();
+    let loaded = load_checkpoint(&mut resumed, &dir.path().join("ckpt")).unwrap();
+    assert_eq!(loaded.minibatch_loss, half.minibatch_loss);
+    let rest = Trainer::new(tc(6)).fit_from(&mut resumed, &loader, None, loaded).unwrap();
+    assert_eq!(rest.minibatch_loss, full.minibatch_loss);
+    let x = Tensor::from_slice(&[0.5f32, -0.5]).reshape([1, 2]);
+    assert!(straight.forward(&x).allclose(&resumed.forward(&x), 0.0, 0.0, false));
+    // Loading into another architecture is an error that says so.
+    let mut other = Mlp::new(&MlpConfig::new(2, &[7], 2), 1).unwrap();
+    assert!(format!("{:#}", load_checkpoint(&mut other, &dir.path().join("ckpt")).unwrap_err()).contains("same architecture"));
+}
+
+#[test]
+fn error_analysis_counts_and_ranks_mistakes() {
+    let _rng = common::torch_rng();
+    let loader = separable_xor();
+    let mut m = Mlp::new(&MlpConfig::new(2, &[8], 2), 1).unwrap();
+    Trainer::new(TrainConfig::sgd(0.2, 2).quiet()).fit(&mut m, &loader, None).unwrap();
+    let i = Interpretation::from_model(&m, &loader, Loss::CrossEntropy).unwrap();
+    let cm = i.confusion_matrix();
+    assert_eq!(cm.iter().flatten().sum::<u64>(), 160);
+    let correct: u64 = (0..2).map(|c| cm[c][c]).sum();
+    assert_eq!(i.misclassified().len() as u64, 160 - correct);
+    assert!((i.accuracy() - correct as f64 / 160.0).abs() < 1e-12);
+    let top = i.top_losses(5);
+    assert!(top.windows(2).all(|w| w[0].loss >= w[1].loss));
+    // Per-example losses agree with the batch loss.
+    let mean: f64 = i.predictions.losses.iter().sum::<f64>() / 160.0;
+    assert!((mean - evaluate(&m, &loader, Loss::CrossEntropy).unwrap().loss).abs() < 1e-5);
+}
+
+#[test]
+fn cnn_blocks_build_the_vgg16_shape_and_train() {
+    let vgg = CnnConfig::vgg16(3, 64, 2);
+    assert_eq!(vgg.blocks.iter().map(Vec::len).sum::<usize>(), 16);
+    let small = Cnn::new(&CnnConfig::small(1, 16, 2), 1).unwrap();
+    assert_eq!(small.forward_t(&Tensor::zeros([3, 1, 16, 16], tch::kind::FLOAT_CPU), true).size(), vec![3, 2]);
+    assert!(Cnn::new(&CnnConfig::small(1, 8, 2), 1).is_err(), "8×8 images are too small for 4 pooling blocks");
+}
