@@ -100,7 +100,14 @@ impl Table {
     /// Plain text, for terminals and logs.
     pub fn to_text(&self) -> String {
         let widths: Vec<usize> = (0..self.columns.len())
-            .map(|c| self.rows.iter().map(|r| r.get(c).map_or(0, |v| v.chars().count())).max().unwrap_or(0).max(self.columns[c].chars().count()))
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .map(|r| r.get(c).map_or(0, |v| v.chars().count()))
+                    .max()
+                    .unwrap_or(0)
+                    .max(self.columns[c].chars().count())
+            })
             .collect();
         let line = |cells: &[String]| -> String {
             cells.iter().zip(&widths).map(|(v, w)| format!("{v:>w$}")).collect::<Vec<_>>().join("  ")

@@ -64,9 +64,7 @@ impl Settings {
     pub fn from_env() -> Self {
         let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
         Settings {
-            data_dir: var("TCHLAB_DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| crate_dir().join("data")),
+            data_dir: var("TCHLAB_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| crate_dir().join("data")),
             mnist_mirrors: list_var("TCHLAB_MNIST_MIRROR"),
             fashion_mnist_mirrors: list_var("TCHLAB_FASHION_MNIST_MIRROR"),
             cats_dogs_dir: var("TCHLAB_CATS_DOGS_DIR")
@@ -109,8 +107,7 @@ pub fn load_cuda() -> Result<(), String> {
             if !lib.exists() {
                 return Err(format!("{} does not exist (a CPU-only libtorch)", lib.display()));
             }
-            let path = std::ffi::CString::new(lib.to_string_lossy().as_bytes())
-                .map_err(|e| e.to_string())?;
+            let path = std::ffi::CString::new(lib.to_string_lossy().as_bytes()).map_err(|e| e.to_string())?;
             // SAFETY: dlopen with a valid NUL-terminated path; the handle is kept for the
             // life of the process, as libtorch expects.
             let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
@@ -181,9 +178,9 @@ pub fn device(request: &str) -> anyhow::Result<Device> {
         }
         r if r == "cuda" || r.starts_with("cuda:") => {
             let index: usize = match r.strip_prefix("cuda:") {
-                Some(n) => n.parse().map_err(|_| {
-                    anyhow::anyhow!("device `{r}`: the CUDA index must be a number, e.g. cuda:0")
-                })?,
+                Some(n) => n
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("device `{r}`: the CUDA index must be a number, e.g. cuda:0"))?,
                 None => 0,
             };
             if let Err(why) = load_cuda() {
@@ -232,9 +229,7 @@ pub struct Check {
 pub fn checks() -> Vec<Check> {
     let s = Settings::from_env();
     let mut out = Vec::new();
-    let mut add = |name: &str, found: String, fix: Option<String>| {
-        out.push(Check { name: name.into(), found, fix })
-    };
+    let mut add = |name: &str, found: String, fix: Option<String>| out.push(Check { name: name.into(), found, fix });
     let lib = libtorch_lib_dir();
     let version = libtorch_version();
     let expected = "2.13.0";
@@ -252,9 +247,7 @@ pub fn checks() -> Vec<Check> {
     add("tch", "0.26 (expects PyTorch 2.13.0)".into(), None);
     add("threads", format!("{} intra-op threads", tch::get_num_threads()), None);
     let cuda = match load_cuda() {
-        Ok(()) if tch::Cuda::is_available() => {
-            (format!("usable, {} device(s)", tch::Cuda::device_count()), None)
-        }
+        Ok(()) if tch::Cuda::is_available() => (format!("usable, {} device(s)", tch::Cuda::device_count()), None),
         Ok(()) => (
             "libtorch_cuda.so loaded, but no CUDA device is visible".into(),
             Some("check `nvidia-smi` and the driver; training runs on the CPU meanwhile".into()),
@@ -266,17 +259,18 @@ pub fn checks() -> Vec<Check> {
         .map(|slot| format!("tchlab kernel, evcxr build slot {slot}"))
         .unwrap_or_else(|_| "not in the tchlab Jupyter kernel".into());
     add("kernel", kernel, None);
-    let venv = std::env::var("VIRTUAL_ENV")
-        .or_else(|_| std::env::var("TCHLAB_VENV"))
-        .unwrap_or_else(|_| "none active".into());
+    let venv =
+        std::env::var("VIRTUAL_ENV").or_else(|_| std::env::var("TCHLAB_VENV")).unwrap_or_else(|_| "none active".into());
     add("venv", venv, None);
     let ld = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
-    let ld_ok = lib
-        .as_ref()
-        .is_some_and(|l| ld.split(':').any(|p| Path::new(p) == l.as_path()));
+    let ld_ok = lib.as_ref().is_some_and(|l| ld.split(':').any(|p| Path::new(p) == l.as_path()));
     add(
         "LD_LIBRARY_PATH",
-        if ld_ok { "contains libtorch".into() } else { "does not contain libtorch (fine for binaries with an rpath)".into() },
+        if ld_ok {
+            "contains libtorch".into()
+        } else {
+            "does not contain libtorch (fine for binaries with an rpath)".into()
+        },
         None,
     );
     add("data dir", s.data_dir.display().to_string(), None);
@@ -294,9 +288,8 @@ pub fn checks() -> Vec<Check> {
     add(
         "cats-dogs",
         format!("{} ({})", cd.display(), if cd.join("train").is_dir() { "found" } else { "missing" }),
-        (!cd.join("train").is_dir()).then(|| {
-            "set TCHLAB_CATS_DOGS_DIR to a folder with train/valid/test/{cat,dog}".to_string()
-        }),
+        (!cd.join("train").is_dir())
+            .then(|| "set TCHLAB_CATS_DOGS_DIR to a folder with train/valid/test/{cat,dog}".to_string()),
     );
     out
 }

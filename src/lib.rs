@@ -43,8 +43,8 @@ pub use env::doctor;
 /// ```
 pub mod prelude {
     pub use crate::data::{
-        CsvImageDataset, DataLoader, Dataset, ImageFolder, Mnist, MnistKind, Scaling, Subset,
-        TensorDataset, Transform, Transforms, Xor,
+        CsvImageDataset, DataLoader, Dataset, ImageFolder, Mnist, MnistKind, Scaling, Subset, TensorDataset, Transform,
+        Transforms, Xor,
     };
     pub use crate::display::{Table, show};
     pub use crate::env::{Settings, doctor};
@@ -52,9 +52,7 @@ pub mod prelude {
     pub use crate::metrics::{Interpretation, Predictions};
     pub use crate::model::{Activation, Cnn, CnnConfig, Init, Mlp, MlpConfig, Network};
     pub use crate::plot::{Figure, Series};
-    pub use crate::train::{
-        History, Loss, LrSchedule, OptimizerKind, TrainConfig, Trainer, evaluate,
-    };
+    pub use crate::train::{History, Loss, LrSchedule, OptimizerKind, TrainConfig, Trainer, evaluate};
     pub use anyhow::{Context, Result, bail};
     pub use tch::{Device, Kind, Tensor};
 }

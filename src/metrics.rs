@@ -226,7 +226,6 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
     (mean, (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt())
 }
 
-
 /// Predicted classes of a 2-D classifier over a grid: `cells[j][i]` is the class at
 /// `(x.0 + (i + ½)·step, y.0 + (j + ½)·step)`, row 0 at the bottom.
 ///

@@ -21,7 +21,16 @@ fn list_and_doctor() {
     let o = tchlab(&["list"], &[]);
     assert!(o.status.success());
     let t = text(&o);
-    for name in ["xor", "sigmoid-vs-softmax", "dead-relu", "wide-vs-deep", "failure-cases", "custom-loader", "cats-dogs", "hyperparameter-sweep"] {
+    for name in [
+        "xor",
+        "sigmoid-vs-softmax",
+        "dead-relu",
+        "wide-vs-deep",
+        "failure-cases",
+        "custom-loader",
+        "cats-dogs",
+        "hyperparameter-sweep",
+    ] {
         assert!(t.contains(name), "list lacks {name}");
     }
     assert!(t.contains("epochs=100") && t.contains("batch=100"));
@@ -40,7 +49,8 @@ fn run_xor_writes_history_summary_and_figures() {
     for f in ["history.csv", "summary.json", "loss.svg", "loss.png", "decision_regions.svg", "decision_regions.png"] {
         assert!(out.join(f).is_file(), "missing {f}");
     }
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let linear = summary["metrics"]["linear_final_cost"].as_f64().unwrap();
     assert!((linear - 2f64.ln()).abs() < 0.01, "the linear model plateaus at ln 2, got {linear}");
     assert!(summary["metrics"]["relu_final_cost"].as_f64().unwrap() < 0.45);
@@ -57,7 +67,8 @@ fn seeds_are_summarised_with_mean_and_spread() {
     let o = tchlab(&["run", "xor", "--seeds", "1,2", "--epochs", "3", "--out", out.to_str().unwrap()], &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(out.join("seed-1/history.csv").is_file() && out.join("seed-2/summary.json").is_file());
-    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let m = &s["metrics"]["relu_final_cost"];
     assert_eq!(m["values"].as_array().unwrap().len(), 2);
     assert!(m["std"].as_f64().unwrap() > 0.0);
@@ -102,7 +113,10 @@ fn data_fetch_from_a_folder_mirror_and_info() {
     };
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("mnist");
-    let o = tchlab(&["data", "fetch", "mnist", "--mirror", &mirror, "--dir", target.to_str().unwrap()], &[("TCHLAB_MNIST_MIRROR", "")]);
+    let o = tchlab(
+        &["data", "fetch", "mnist", "--mirror", &mirror, "--dir", target.to_str().unwrap()],
+        &[("TCHLAB_MNIST_MIRROR", "")],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("60000 training and 10000 test images"));
     let o = tchlab(&["data", "info", target.to_str().unwrap()], &[]);
@@ -116,7 +130,10 @@ fn data_fetch_from_a_folder_mirror_and_info() {
     assert!(text(&o).contains("t10k-labels-idx1-ubyte.gz"), "{}", text(&o));
     // The custom layout: export, then inspect.
     let custom = dir.path().join("custom");
-    let o = tchlab(&["data", "export-custom", "--dir", custom.to_str().unwrap()], &[("TCHLAB_DATA_DIR", dir.path().to_str().unwrap()), ("TCHLAB_MNIST_MIRROR", &mirror)]);
+    let o = tchlab(
+        &["data", "export-custom", "--dir", custom.to_str().unwrap()],
+        &[("TCHLAB_DATA_DIR", dir.path().to_str().unwrap()), ("TCHLAB_MNIST_MIRROR", &mirror)],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let o = tchlab(&["data", "info", custom.to_str().unwrap()], &[]);
     let t = text(&o);

@@ -79,9 +79,11 @@ fn fetch_checks_the_checksum_and_keeps_no_bad_file() {
     let cache = tempfile::tempdir().unwrap();
     std::fs::write(mirror.path().join("f.bin"), b"hello").unwrap();
     let good = md5_hex(b"hello");
-    let check = |want: String| move |bytes: &[u8]| -> anyhow::Result<()> {
-        anyhow::ensure!(md5_hex(bytes) == want, "checksum mismatch: got {}", md5_hex(bytes));
-        Ok(())
+    let check = |want: String| {
+        move |bytes: &[u8]| -> anyhow::Result<()> {
+            anyhow::ensure!(md5_hex(bytes) == want, "checksum mismatch: got {}", md5_hex(bytes));
+            Ok(())
+        }
     };
     let mirrors = vec![mirror.path().display().to_string()];
     let path = fetch_file("f.bin", &mirrors, cache.path(), &check(good.clone())).unwrap();
@@ -133,7 +135,12 @@ fn loader_batches_shuffles_reproducibly_and_rejects_bad_settings() {
     assert_eq!(batch.labels.int64_value(&[0]), first.label);
     // Bad settings.
     assert!(err(DataLoader::new(Xor::lecture().dataset(), 0)).contains("batch size is 0"));
-    let empty = TensorDataset::new(tch::Tensor::zeros([0, 2], tch::kind::FLOAT_CPU), tch::Tensor::zeros([0], tch::kind::INT64_CPU), Scaling::None).unwrap();
+    let empty = TensorDataset::new(
+        tch::Tensor::zeros([0, 2], tch::kind::FLOAT_CPU),
+        tch::Tensor::zeros([0], tch::kind::INT64_CPU),
+        Scaling::None,
+    )
+    .unwrap();
     assert!(err(DataLoader::new(empty, 4)).contains("empty"));
 }
 
@@ -216,7 +223,10 @@ fn csv_dataset_reads_images_and_reports_every_bad_row() {
 #[test]
 fn export_writes_the_lecture_layout_that_reads_back() {
     let dir = tempfile::tempdir().unwrap();
-    let images = tch::Tensor::arange(10 * 28 * 28, (tch::Kind::Int64, tch::Device::Cpu)).remainder(256).to_kind(tch::Kind::Uint8).reshape([10, 28, 28]);
+    let images = tch::Tensor::arange(10 * 28 * 28, (tch::Kind::Int64, tch::Device::Cpu))
+        .remainder(256)
+        .to_kind(tch::Kind::Uint8)
+        .reshape([10, 28, 28]);
     let labels = tch::Tensor::from_slice(&[0i64, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     let csv = export_custom(&images, &labels, 4..8, dir.path(), "mnist_valid").unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();
@@ -266,8 +276,11 @@ fn image_folder_sorts_classes_and_augments_reproducibly() {
     let empty = tempfile::tempdir().unwrap();
     assert!(err(ImageFolder::open(empty.path())).contains("no class sub-folders"));
     // Transforms in the wrong order.
-    let bad = Transforms::new().then(Transform::RandomHorizontalFlip(0.5)).then(Transform::Resize { width: 8, height: 8 });
-    assert!(err(ImageFolder::open(dir.path()).unwrap().transforms(bad)).contains("put colour, resize and crop steps first"));
+    let bad =
+        Transforms::new().then(Transform::RandomHorizontalFlip(0.5)).then(Transform::Resize { width: 8, height: 8 });
+    assert!(
+        err(ImageFolder::open(dir.path()).unwrap().transforms(bad)).contains("put colour, resize and crop steps first")
+    );
 }
 
 #[test]
@@ -294,7 +307,8 @@ fn xor_data_matches_the_lecture_and_the_shipped_csv() {
     assert_eq!(xor.points.len(), 750);
     assert_eq!(xor.labels.iter().filter(|&&l| l == 1).count(), 374);
     // Blobs of std 0.35 around (±1, ±1): at most a handful of points cross an axis.
-    let wrong = xor.points.iter().zip(&xor.labels).filter(|(p, l)| ((p[0] > 0.0) != (p[1] > 0.0)) as i64 != **l).count();
+    let wrong =
+        xor.points.iter().zip(&xor.labels).filter(|(p, l)| ((p[0] > 0.0) != (p[1] > 0.0)) as i64 != **l).count();
     assert!(wrong < 10, "{wrong} points on the wrong side");
     let near = xor.points.iter().filter(|p| p[0].abs() < 0.1 || p[1].abs() < 0.1).count();
     assert!((1..60).contains(&near), "{near} points near an axis");

@@ -19,18 +19,34 @@ fn every_activation_matches_its_formula_and_derivative() {
     let softplus = |x: f64| (1.0 + x.exp()).ln();
     let phi = |x: f64| (-x * x / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
     let big_phi = |x: f64| 0.5 * (1.0 + libm_erf(x / 2f64.sqrt()));
-    type F = fn(f64) -> f64;
-    let cases: Vec<(Activation, Box<dyn Fn(f64) -> f64>, Box<dyn Fn(f64) -> f64>)> = vec![
+    type Formula = Box<dyn Fn(f64) -> f64>;
+    let cases: Vec<(Activation, Formula, Formula)> = vec![
         (Activation::Identity, Box::new(|x| x), Box::new(|_| 1.0)),
         (Activation::Sigmoid, Box::new(sig), Box::new(move |x| sig(x) * (1.0 - sig(x)))),
         (Activation::Tanh, Box::new(f64::tanh), Box::new(|x: f64| 1.0 - x.tanh().powi(2))),
-        (Activation::HardTanh, Box::new(|x: f64| x.clamp(-1.0, 1.0)), Box::new(|x: f64| if x.abs() < 1.0 { 1.0 } else { 0.0 })),
+        (
+            Activation::HardTanh,
+            Box::new(|x: f64| x.clamp(-1.0, 1.0)),
+            Box::new(|x: f64| if x.abs() < 1.0 { 1.0 } else { 0.0 }),
+        ),
         (Activation::Relu, Box::new(|x: f64| x.max(0.0)), Box::new(|x| if x > 0.0 { 1.0 } else { 0.0 })),
         (Activation::LeakyRelu(0.1), Box::new(|x: f64| x.max(0.1 * x)), Box::new(|x| if x > 0.0 { 1.0 } else { 0.1 })),
-        (Activation::Elu(1.0), Box::new(|x: f64| if x >= 0.0 { x } else { x.exp() - 1.0 }), Box::new(|x: f64| if x > 0.0 { 1.0 } else { x.exp() })),
-        (Activation::Prelu(0.25), Box::new(|x: f64| if x >= 0.0 { x } else { 0.25 * x }), Box::new(|x| if x > 0.0 { 1.0 } else { 0.25 })),
+        (
+            Activation::Elu(1.0),
+            Box::new(|x: f64| if x >= 0.0 { x } else { x.exp() - 1.0 }),
+            Box::new(|x: f64| if x > 0.0 { 1.0 } else { x.exp() }),
+        ),
+        (
+            Activation::Prelu(0.25),
+            Box::new(|x: f64| if x >= 0.0 { x } else { 0.25 * x }),
+            Box::new(|x| if x > 0.0 { 1.0 } else { 0.25 }),
+        ),
         (Activation::Softplus, Box::new(softplus), Box::new(sig)),
-        (Activation::Softsign, Box::new(|x: f64| x / (1.0 + x.abs())), Box::new(|x: f64| 1.0 / (1.0 + x.abs()).powi(2))),
+        (
+            Activation::Softsign,
+            Box::new(|x: f64| x / (1.0 + x.abs())),
+            Box::new(|x: f64| 1.0 / (1.0 + x.abs()).powi(2)),
+        ),
         (Activation::Silu, Box::new(move |x| x * sig(x)), Box::new(move |x| sig(x) * (1.0 + x * (1.0 - sig(x))))),
         (
             Activation::Mish,
@@ -42,7 +58,6 @@ fn every_activation_matches_its_formula_and_derivative() {
         (Activation::Sinc, Box::new(|x: f64| x.sin() / x), Box::new(|x: f64| (x * x.cos() - x.sin()) / (x * x))),
         (Activation::Step, Box::new(|x| if x >= 0.0 { 1.0 } else { 0.0 }), Box::new(|_| 0.0)),
     ];
-    let _: Option<F> = None;
     assert_eq!(cases.len(), Activation::ALL.len(), "every lecture activation is tested");
     for (a, f, df) in &cases {
         let y = values(&a.apply(&z, None));
@@ -85,7 +100,12 @@ fn inits_have_the_right_statistics() {
     let stats = |init: Init| {
         let m = Mlp::new(&MlpConfig::new(400, &[300], 10).weight_init(init).bias_init(Init::Zeros), 3).unwrap();
         let w = &m.layers()[0].ws;
-        (w.mean(Kind::Double).double_value(&[]), w.std(true).double_value(&[]), w.min().double_value(&[]), w.max().double_value(&[]))
+        (
+            w.mean(Kind::Double).double_value(&[]),
+            w.std(true).double_value(&[]),
+            w.min().double_value(&[]),
+            w.max().double_value(&[]),
+        )
     };
     let (mean, std, lo, hi) = stats(Init::Default);
     let b = 1.0 / 400f64.sqrt();
@@ -169,7 +189,11 @@ fn divergence_and_shape_mismatch_are_errors_in_plain_words() {
     let mut few = Mlp::new(&MlpConfig::new(2, &[8], 1), 1).unwrap();
     let e = Trainer::new(TrainConfig::sgd(0.1, 1).quiet()).fit(&mut few, &loader, None).unwrap_err();
     assert!(format!("{e:#}").contains("2 classes but the model has 1 outputs"));
-    assert!(Trainer::new(TrainConfig::sgd(-1.0, 1).quiet()).fit(&mut Mlp::new(&MlpConfig::new(2, &[8], 2), 1).unwrap(), &loader, None).is_err());
+    assert!(
+        Trainer::new(TrainConfig::sgd(-1.0, 1).quiet())
+            .fit(&mut Mlp::new(&MlpConfig::new(2, &[8], 2), 1).unwrap(), &loader, None)
+            .is_err()
+    );
 }
 
 #[test]
@@ -209,7 +233,10 @@ fn checkpoint_resume_equals_training_straight_through() {
     assert!(straight.forward(&x).allclose(&resumed.forward(&x), 0.0, 0.0, false));
     // Loading into another architecture is an error that says so.
     let mut other = Mlp::new(&MlpConfig::new(2, &[7], 2), 1).unwrap();
-    assert!(format!("{:#}", load_checkpoint(&mut other, &dir.path().join("ckpt")).unwrap_err()).contains("same architecture"));
+    assert!(
+        format!("{:#}", load_checkpoint(&mut other, &dir.path().join("ckpt")).unwrap_err())
+            .contains("same architecture")
+    );
 }
 
 #[test]

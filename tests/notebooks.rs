@@ -28,7 +28,8 @@ fn run_notebooks(notebooks: &[PathBuf], out: &Path) -> (bool, String) {
 #[ignore = "starts a Jupyter kernel; `make test` runs it after `make setup`"]
 fn runner_fails_on_a_panic_and_on_an_error() {
     let dir = root().join("tests/notebooks");
-    let (ok, text) = run_notebooks(&[dir.join("panics.ipynb"), dir.join("error.ipynb")], &root().join("target/notebooks-selftest"));
+    let (ok, text) =
+        run_notebooks(&[dir.join("panics.ipynb"), dir.join("error.ipynb")], &root().join("target/notebooks-selftest"));
     println!("{text}");
     assert!(!ok, "the runner passed notebooks that panic / fail:\n{text}");
     assert!(text.contains("FAILED panics.ipynb"), "{text}");

@@ -22,7 +22,10 @@ fn check(fig: &Figure, texts: &[&str]) {
     let total = (img.width() * img.height()) as usize;
     assert!(non_white > total / 100, "the PNG is nearly blank ({non_white} of {total} pixels)");
     // Text is drawn in the PNG too: the title row has dark pixels.
-    let dark_in_title = (0..img.width()).flat_map(|x| (4..28).map(move |y| (x, y))).filter(|&(x, y)| img.get_pixel(x, y).0.iter().all(|&c| c < 100)).count();
+    let dark_in_title = (0..img.width())
+        .flat_map(|x| (4..28).map(move |y| (x, y)))
+        .filter(|&(x, y)| img.get_pixel(x, y).0.iter().all(|&c| c < 100))
+        .count();
     if !fig.title.is_empty() {
         assert!(dark_in_title > 20, "no title text in the PNG");
     }
@@ -55,15 +58,36 @@ fn decision_regions_images_and_heatmaps() {
     check(&Figure::image_grid("Digits", &imgs, &caps, 3, false).unwrap(), &["t: 0 p: 9", "Digits"]);
     let rgb = Tensor::rand([2, 3, 64, 64], tch::kind::FLOAT_CPU);
     check(&Figure::image_grid("Photos", &rgb, &["P: cat | T: dog".into()], 2, true).unwrap(), &["P: cat | T: dog"]);
-    check(&Figure::confusion_matrix(&[vec![50, 3], vec![7, 40]], &["cat".into(), "dog".into()]), &["predicted", "true", "50", "cat"]);
-    check(&Figure::heatmap("Sweep", vec![vec![90.0, 95.5], vec![10.0, 97.25]], vec!["0.01".into(), "0.1".into()], vec!["8".into(), "32".into()], "hidden units", "learning rate"), &["97.250", "hidden units"]);
+    check(
+        &Figure::confusion_matrix(&[vec![50, 3], vec![7, 40]], &["cat".into(), "dog".into()]),
+        &["predicted", "true", "50", "cat"],
+    );
+    check(
+        &Figure::heatmap(
+            "Sweep",
+            vec![vec![90.0, 95.5], vec![10.0, 97.25]],
+            vec!["0.01".into(), "0.1".into()],
+            vec!["8".into(), "32".into()],
+            "hidden units",
+            "learning rate",
+        ),
+        &["97.250", "hidden units"],
+    );
 }
 
 #[test]
 fn activation_gallery_histograms_dead_units_and_grids() {
     check(&Figure::activation_gallery(&Activation::ALL, (-3.0, 3.0)), &["leaky_relu", "mish", "sinc", "df/dz"]);
     let w: Vec<f64> = (0..500).map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0).collect();
-    check(&Figure::histograms("Weights", "value", vec![("layer1".into(), w.clone()), ("layer2".into(), w.iter().map(|v| v * 0.5).collect())], 30), &["layer1", "fraction"]);
+    check(
+        &Figure::histograms(
+            "Weights",
+            "value",
+            vec![("layer1".into(), w.clone()), ("layer2".into(), w.iter().map(|v| v * 0.5).collect())],
+            30,
+        ),
+        &["layer1", "fraction"],
+    );
     let mut h = History::default();
     for e in 0..5 {
         h.record("dead_fraction", vec![0.1 * e as f64, 0.05]);

@@ -12,7 +12,11 @@ use tchlab::data::{CsvImageDataset, Dataset, ImageFolder, Mnist, MnistKind, chan
 use tchlab::experiments::{self, Params, Report};
 
 #[derive(Parser)]
-#[command(name = "tchlab", version, about = "Re-run the experiments of STAT 453 lecture 9 (multilayer perceptrons) in Rust")]
+#[command(
+    name = "tchlab",
+    version,
+    about = "Re-run the experiments of STAT 453 lecture 9 (multilayer perceptrons) in Rust"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -132,7 +136,13 @@ fn data(command: DataCommand) -> Result<()> {
             let dir = dir.unwrap_or_else(|| settings.data_dir.join(kind.name()));
             Mnist::fetch(kind, &dir, &mirrors)?;
             let m = Mnist::load_dir(kind, &dir)?;
-            println!("{} ready in {}: {} training and {} test images", kind.name(), dir.display(), m.train_labels.size()[0], m.test_labels.size()[0]);
+            println!(
+                "{} ready in {}: {} training and {} test images",
+                kind.name(),
+                dir.display(),
+                m.train_labels.size()[0],
+                m.test_labels.size()[0]
+            );
             Ok(())
         }
         DataCommand::ExportCustom { dir } => {
@@ -186,7 +196,12 @@ fn info(path: &Path) -> Result<()> {
         .collect();
     let name = |p: &PathBuf| p.file_name().unwrap_or_default().to_string_lossy().into_owned();
     if entries.iter().any(|p| name(p).contains("-idx3-ubyte")) {
-        let kind = if entries.iter().any(|p| name(p).contains("fashion")) || path.to_string_lossy().contains("fashion") { MnistKind::Fashion } else { MnistKind::Digits };
+        let kind = if entries.iter().any(|p| name(p).contains("fashion")) || path.to_string_lossy().contains("fashion")
+        {
+            MnistKind::Fashion
+        } else {
+            MnistKind::Digits
+        };
         println!("{}: an IDX image set ({})", path.display(), kind.name());
         for p in entries.iter().filter(|p| name(p).ends_with(".gz")) {
             println!("  {} md5 {}", name(p), tchlab::data::md5_hex(&std::fs::read(p)?));
@@ -197,7 +212,8 @@ fn info(path: &Path) -> Result<()> {
         summarise("train", &train)?;
         return summarise("test", &test);
     }
-    let csvs: Vec<&PathBuf> = entries.iter().filter(|p| p.extension().is_some_and(|e| e == "csv") && p.with_extension("").is_dir()).collect();
+    let csvs: Vec<&PathBuf> =
+        entries.iter().filter(|p| p.extension().is_some_and(|e| e == "csv") && p.with_extension("").is_dir()).collect();
     if !csvs.is_empty() {
         println!("{}: the custom layout (CSV + image folder)", path.display());
         for csv in csvs {
@@ -205,7 +221,8 @@ fn info(path: &Path) -> Result<()> {
         }
         return Ok(());
     }
-    let splits: Vec<&PathBuf> = entries.iter().filter(|p| p.is_dir() && ["train", "valid", "test"].contains(&name(p).as_str())).collect();
+    let splits: Vec<&PathBuf> =
+        entries.iter().filter(|p| p.is_dir() && ["train", "valid", "test"].contains(&name(p).as_str())).collect();
     if !splits.is_empty() {
         for s in splits {
             info(s)?;
@@ -217,8 +234,13 @@ fn info(path: &Path) -> Result<()> {
         let ds = ImageFolder::open(path)?;
         let sizes = first_sizes(&ds);
         let transforms = if sizes.len() > 1 {
-            println!("  images differ in size ({} distinct sizes among the first 200); summarised after resizing to 64×64", sizes.len());
-            tchlab::data::Transforms::new().then(tchlab::data::Transform::Rgb).then(tchlab::data::Transform::Resize { width: 64, height: 64 })
+            println!(
+                "  images differ in size ({} distinct sizes among the first 200); summarised after resizing to 64×64",
+                sizes.len()
+            );
+            tchlab::data::Transforms::new()
+                .then(tchlab::data::Transform::Rgb)
+                .then(tchlab::data::Transform::Resize { width: 64, height: 64 })
         } else {
             tchlab::data::Transforms::new()
         };
@@ -254,7 +276,8 @@ fn run(args: RunArgs) -> Result<()> {
     };
     put("epochs", args.epochs.map(|e| e.to_string()))?;
     put("device", args.device.clone())?;
-    let seeds: Vec<Option<u64>> = if args.seeds.is_empty() { vec![args.seed] } else { args.seeds.iter().map(|&s| Some(s)).collect() };
+    let seeds: Vec<Option<u64>> =
+        if args.seeds.is_empty() { vec![args.seed] } else { args.seeds.iter().map(|&s| Some(s)).collect() };
     if seeds.iter().any(Option::is_some) && !known.iter().any(|k| k == "seed") {
         bail!("--seed does not apply to {}", experiment.name);
     }
@@ -276,7 +299,8 @@ fn run(args: RunArgs) -> Result<()> {
             }
             let report = (experiment.run)(&p)?;
             report.print();
-            let dir = if seeds.len() > 1 { part.join(format!("seed-{}", seed.unwrap_or_default())) } else { part.clone() };
+            let dir =
+                if seeds.len() > 1 { part.join(format!("seed-{}", seed.unwrap_or_default())) } else { part.clone() };
             write_report(&report, &dir, clock.elapsed().as_secs_f64())?;
             reports.push((seed.unwrap_or_default(), report));
         }
@@ -342,7 +366,11 @@ fn write_seed_summary(reports: &[(u64, Report)], dir: &Path) -> Result<()> {
     std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
     println!("{} seeds: mean ± std", reports.len());
     for (k, v) in &metrics {
-        println!("  {k:<32} {:.4} ± {:.4}", v["mean"].as_f64().unwrap_or(f64::NAN), v["std"].as_f64().unwrap_or(f64::NAN));
+        println!(
+            "  {k:<32} {:.4} ± {:.4}",
+            v["mean"].as_f64().unwrap_or(f64::NAN),
+            v["std"].as_f64().unwrap_or(f64::NAN)
+        );
     }
     Ok(())
 }

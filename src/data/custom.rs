@@ -60,19 +60,16 @@ pub(crate) fn column<'a>(df: &'a DataFrame, name: &str, path: &Path) -> Result<&
 /// Integer labels of a column, naming the first bad row (rows count from 1, after
 /// the header).
 pub(crate) fn label_values(col: &Column, path: &Path) -> Result<Vec<i64>> {
-    let cast = col.cast(&DataType::Int64).with_context(|| format!("{}: column `{}` is not integer", path.display(), col.name()))?;
+    let cast = col
+        .cast(&DataType::Int64)
+        .with_context(|| format!("{}: column `{}` is not integer", path.display(), col.name()))?;
     let values = cast.i64()?;
     let mut out = Vec::with_capacity(values.len());
     for (row, v) in (0..values.len()).map(|i| values.get(i)).enumerate() {
         match v {
             Some(v) if v >= 0 => out.push(v),
             Some(v) => bail!("{} row {}: label {v} in `{}` is negative", path.display(), row + 1, col.name()),
-            None => bail!(
-                "{} row {}: label in `{}` is missing or not an integer",
-                path.display(),
-                row + 1,
-                col.name()
-            ),
+            None => bail!("{} row {}: label in `{}` is missing or not an integer", path.display(), row + 1, col.name()),
         }
     }
     Ok(out)
@@ -133,7 +130,14 @@ impl CsvImageDataset {
             files.push(path);
         }
         ensure!(!files.is_empty(), "{} has no rows: the dataset is empty", csv.display());
-        let mut ds = CsvImageDataset { csv, files, labels, transforms: Transforms::new(), expected: None, workers: default_workers() };
+        let mut ds = CsvImageDataset {
+            csv,
+            files,
+            labels,
+            transforms: Transforms::new(),
+            expected: None,
+            workers: default_workers(),
+        };
         ds.expected = Some(ds.get(0)?.shape);
         Ok(ds)
     }
@@ -178,7 +182,10 @@ impl Dataset for CsvImageDataset {
     }
 
     fn get_seeded(&self, index: usize, seed: u64) -> Result<Example> {
-        let path = self.files.get(index).ok_or_else(|| anyhow::anyhow!("index {index} is out of range for {}", self.csv.display()))?;
+        let path = self
+            .files
+            .get(index)
+            .ok_or_else(|| anyhow::anyhow!("index {index} is out of range for {}", self.csv.display()))?;
         let row = index + 1;
         let image = image::open(path)
             .with_context(|| format!("{} row {row}: cannot decode {}", self.csv.display(), path.display()))?;
@@ -209,7 +216,13 @@ impl Dataset for CsvImageDataset {
 /// let mnist = tchlab::data::Mnist::load(tchlab::data::MnistKind::Digits).unwrap();
 /// tchlab::data::export_custom(&mnist.train_images, &mnist.train_labels, 0..256, "data/custom".as_ref(), "mnist_train").unwrap();
 /// ```
-pub fn export_custom(images: &Tensor, labels: &Tensor, range: std::ops::Range<i64>, dir: &Path, name: &str) -> Result<PathBuf> {
+pub fn export_custom(
+    images: &Tensor,
+    labels: &Tensor,
+    range: std::ops::Range<i64>,
+    dir: &Path,
+    name: &str,
+) -> Result<PathBuf> {
     let size = images.size();
     ensure!(size.len() == 3, "export needs images [N, H, W], got {size:?}");
     ensure!(

@@ -18,7 +18,6 @@ pub fn md5_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-
 fn read_source(mirror: &str, name: &str) -> Result<Vec<u8>> {
     if mirror.starts_with("http://") || mirror.starts_with("https://") {
         let url = format!("{}/{name}", mirror.trim_end_matches('/'));
@@ -38,11 +37,7 @@ fn http_get(url: &str) -> Result<Vec<u8>> {
         .into();
     let response = agent.get(url).call().with_context(|| format!("downloading {url}"))?;
     let mut bytes = Vec::new();
-    response
-        .into_body()
-        .into_reader()
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading the body of {url}"))?;
+    response.into_body().into_reader().read_to_end(&mut bytes).with_context(|| format!("reading the body of {url}"))?;
     Ok(bytes)
 }
 

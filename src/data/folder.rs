@@ -94,9 +94,13 @@ impl Dataset for ImageFolder {
     }
 
     fn get_seeded(&self, index: usize, seed: u64) -> Result<Example> {
-        let (path, label) = self.files.get(index).ok_or_else(|| anyhow::anyhow!("index {index} is out of range for {}", self.root.display()))?;
+        let (path, label) = self
+            .files
+            .get(index)
+            .ok_or_else(|| anyhow::anyhow!("index {index} is out of range for {}", self.root.display()))?;
         let image = image::open(path).with_context(|| format!("cannot decode {}", path.display()))?;
-        let (input, shape) = self.transforms.apply(image, seed).with_context(|| format!("transforming {}", path.display()))?;
+        let (input, shape) =
+            self.transforms.apply(image, seed).with_context(|| format!("transforming {}", path.display()))?;
         Ok(Example { input, shape, label: *label })
     }
 

@@ -34,19 +34,51 @@ struct IdxFile {
 }
 
 const MNIST_FILES: [IdxFile; 4] = [
-    IdxFile { name: "train-images-idx3-ubyte.gz", md5_gz: "f68b3c2dcbeaaa9fbdd348bbdeb94873", md5_raw: "6bbc9ace898e44ae57da46a324031adb" },
-    IdxFile { name: "train-labels-idx1-ubyte.gz", md5_gz: "d53e105ee54ea40749a09fcbcd1e9432", md5_raw: "a25bea736e30d166cdddb491f175f624" },
-    IdxFile { name: "t10k-images-idx3-ubyte.gz", md5_gz: "9fb629c4189551a2d022fa330f9573f3", md5_raw: "2646ac647ad5339dbf082846283269ea" },
-    IdxFile { name: "t10k-labels-idx1-ubyte.gz", md5_gz: "ec29112dd5afa0611ce80d1b7f02629c", md5_raw: "27ae3e4e09519cfbb04c329615203637" },
+    IdxFile {
+        name: "train-images-idx3-ubyte.gz",
+        md5_gz: "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        md5_raw: "6bbc9ace898e44ae57da46a324031adb",
+    },
+    IdxFile {
+        name: "train-labels-idx1-ubyte.gz",
+        md5_gz: "d53e105ee54ea40749a09fcbcd1e9432",
+        md5_raw: "a25bea736e30d166cdddb491f175f624",
+    },
+    IdxFile {
+        name: "t10k-images-idx3-ubyte.gz",
+        md5_gz: "9fb629c4189551a2d022fa330f9573f3",
+        md5_raw: "2646ac647ad5339dbf082846283269ea",
+    },
+    IdxFile {
+        name: "t10k-labels-idx1-ubyte.gz",
+        md5_gz: "ec29112dd5afa0611ce80d1b7f02629c",
+        md5_raw: "27ae3e4e09519cfbb04c329615203637",
+    },
 ];
 
 // Content MD5s measured on Debian's `dataset-fashion-mnist` (git 55506a9), whose
 // `.gz` files are re-compressed copies of the canonical ones.
 const FASHION_FILES: [IdxFile; 4] = [
-    IdxFile { name: "train-images-idx3-ubyte.gz", md5_gz: "8d4fb7e6c68d591d4c3dfef9ec88bf0d", md5_raw: "f4a8712d7a061bf5bd6d2ca38dc4d50a" },
-    IdxFile { name: "train-labels-idx1-ubyte.gz", md5_gz: "25c81989df183df01b3e8a0aad5dffbe", md5_raw: "9018921c3c673c538a1fc5bad174d6f9" },
-    IdxFile { name: "t10k-images-idx3-ubyte.gz", md5_gz: "bef4ecab320f06d8554ea6380940ec79", md5_raw: "8181f5470baa50b63fa0f6fddb340f0a" },
-    IdxFile { name: "t10k-labels-idx1-ubyte.gz", md5_gz: "bb300cfdad3c16e7a12a480ee83cd310", md5_raw: "15d484375f8d13e6eb1aabb0c3f46965" },
+    IdxFile {
+        name: "train-images-idx3-ubyte.gz",
+        md5_gz: "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        md5_raw: "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+    },
+    IdxFile {
+        name: "train-labels-idx1-ubyte.gz",
+        md5_gz: "25c81989df183df01b3e8a0aad5dffbe",
+        md5_raw: "9018921c3c673c538a1fc5bad174d6f9",
+    },
+    IdxFile {
+        name: "t10k-images-idx3-ubyte.gz",
+        md5_gz: "bef4ecab320f06d8554ea6380940ec79",
+        md5_raw: "8181f5470baa50b63fa0f6fddb340f0a",
+    },
+    IdxFile {
+        name: "t10k-labels-idx1-ubyte.gz",
+        md5_gz: "bb300cfdad3c16e7a12a480ee83cd310",
+        md5_raw: "15d484375f8d13e6eb1aabb0c3f46965",
+    },
 ];
 
 impl MnistKind {
@@ -82,16 +114,30 @@ impl MnistKind {
     pub fn classes(self) -> Vec<String> {
         match self {
             MnistKind::Digits => (0..10).map(|d| d.to_string()).collect(),
-            MnistKind::Fashion => ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            MnistKind::Fashion => [
+                "T-shirt/top",
+                "Trouser",
+                "Pullover",
+                "Dress",
+                "Coat",
+                "Sandal",
+                "Shirt",
+                "Sneaker",
+                "Bag",
+                "Ankle boot",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         }
     }
 
     fn public_mirrors(self) -> Vec<String> {
         match self {
-            MnistKind::Digits => vec!["https://ossci-datasets.s3.amazonaws.com/mnist/".into(), "http://yann.lecun.com/exdb/mnist/".into()],
+            MnistKind::Digits => vec![
+                "https://ossci-datasets.s3.amazonaws.com/mnist/".into(),
+                "http://yann.lecun.com/exdb/mnist/".into(),
+            ],
             MnistKind::Fashion => {
                 let mut m = vec!["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/".to_string()];
                 let debian = "/usr/share/datasets/fashion-mnist";
@@ -177,14 +223,16 @@ fn parse_idx(raw: &[u8], path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
     ensure!(
         raw[0] == 0 && raw[1] == 0 && raw[2] == 0x08 && (1..=4).contains(&raw[3]),
         "{p}: wrong magic number {:02x}{:02x}{:02x}{:02x}; expected 00000801 (labels) or 00000803 (images)",
-        raw[0], raw[1], raw[2], raw[3]
+        raw[0],
+        raw[1],
+        raw[2],
+        raw[3]
     );
     let ndim = raw[3] as usize;
     let header = 4 + 4 * ndim;
     ensure!(raw.len() >= header, "{p}: truncated header");
-    let dims: Vec<usize> = (0..ndim)
-        .map(|i| u32::from_be_bytes(raw[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
-        .collect();
+    let dims: Vec<usize> =
+        (0..ndim).map(|i| u32::from_be_bytes(raw[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize).collect();
     let expected = header + dims.iter().product::<usize>();
     ensure!(
         raw.len() == expected,
@@ -229,7 +277,12 @@ impl Mnist {
     pub fn fetch(kind: MnistKind, dir: &Path, mirrors: &[String]) -> Result<PathBuf> {
         for file in kind.files() {
             fetch_file(file.name, mirrors, dir, &|bytes| verify(file, bytes)).with_context(|| {
-                format!("getting {} {}: set {} to a URL or a folder with the four .gz files", kind.name(), file.name, kind.mirror_variable())
+                format!(
+                    "getting {} {}: set {} to a URL or a folder with the four .gz files",
+                    kind.name(),
+                    file.name,
+                    kind.mirror_variable()
+                )
             })?;
         }
         Ok(dir.to_path_buf())
@@ -246,7 +299,12 @@ impl Mnist {
             } else if raw.exists() {
                 Ok(raw)
             } else {
-                bail!("{} is missing: run `tchlab data fetch {}` or set {}", gz.display(), kind.name(), kind.mirror_variable())
+                bail!(
+                    "{} is missing: run `tchlab data fetch {}` or set {}",
+                    gz.display(),
+                    kind.name(),
+                    kind.mirror_variable()
+                )
             }
         };
         let files = kind.files();
@@ -298,7 +356,11 @@ impl Mnist {
             range.end
         );
         let len = range.end - range.start;
-        Ok(self.dataset(&self.train_images.narrow(0, range.start, len), &self.train_labels.narrow(0, range.start, len), scaling))
+        Ok(self.dataset(
+            &self.train_images.narrow(0, range.start, len),
+            &self.train_labels.narrow(0, range.start, len),
+            scaling,
+        ))
     }
 
     fn dataset(&self, x: &Tensor, y: &Tensor, scaling: Scaling) -> TensorDataset {

@@ -90,10 +90,7 @@ pub trait Dataset: Send + Sync {
     /// Collates the examples at `indices` into `(inputs [B, ...], labels [B])` on the
     /// CPU. `seed` drives random augmentation (one derived seed per example).
     fn batch(&self, indices: &[usize], seed: u64) -> Result<(Tensor, Tensor)> {
-        let examples = indices
-            .iter()
-            .map(|&i| self.get_seeded(i, item_seed(seed, i)))
-            .collect::<Result<Vec<_>>>()?;
+        let examples = indices.iter().map(|&i| self.get_seeded(i, item_seed(seed, i))).collect::<Result<Vec<_>>>()?;
         collate(&examples)
     }
 }
@@ -166,9 +163,7 @@ pub(crate) fn collate_parallel<D: Dataset + ?Sized>(
     let parts: Vec<Result<Vec<Example>>> = std::thread::scope(|s| {
         let handles: Vec<_> = indices
             .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || part.iter().map(|&i| dataset.get_seeded(i, item_seed(seed, i))).collect())
-            })
+            .map(|part| s.spawn(move || part.iter().map(|&i| dataset.get_seeded(i, item_seed(seed, i))).collect()))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| bail!("a decoding thread panicked"))).collect()
     });

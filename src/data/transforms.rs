@@ -51,7 +51,10 @@ pub enum Transform {
 
 impl Transform {
     fn is_image_step(&self) -> bool {
-        matches!(self, Transform::Grayscale | Transform::Rgb | Transform::Resize { .. } | Transform::RandomResizedCrop { .. })
+        matches!(
+            self,
+            Transform::Grayscale | Transform::Rgb | Transform::Resize { .. } | Transform::RandomResizedCrop { .. }
+        )
     }
 }
 
@@ -82,7 +85,9 @@ impl Transforms {
     /// The final image size when a step fixes it.
     pub fn output_size(&self) -> Option<(u32, u32)> {
         self.steps.iter().rev().find_map(|s| match s {
-            Transform::Resize { width, height } | Transform::RandomResizedCrop { width, height, .. } => Some((*width, *height)),
+            Transform::Resize { width, height } | Transform::RandomResizedCrop { width, height, .. } => {
+                Some((*width, *height))
+            }
             _ => None,
         })
     }
@@ -92,19 +97,28 @@ impl Transforms {
         let mut tensor_seen = false;
         for s in &self.steps {
             if s.is_image_step() && tensor_seen {
-                bail!("transform {s:?} comes after a flip/rotation/normalise step: put colour, resize and crop steps first");
+                bail!(
+                    "transform {s:?} comes after a flip/rotation/normalise step: put colour, resize and crop steps first"
+                );
             }
             tensor_seen |= !s.is_image_step();
             match s {
-                Transform::Resize { width, height } | Transform::RandomResizedCrop { width, height, .. } if *width == 0 || *height == 0 => {
+                Transform::Resize { width, height } | Transform::RandomResizedCrop { width, height, .. }
+                    if *width == 0 || *height == 0 =>
+                {
                     bail!("transform {s:?}: width and height must be at least 1")
                 }
                 Transform::RandomResizedCrop { scale: (lo, hi), .. } if !(0.0 < *lo && lo <= hi && *hi <= 1.0) => {
                     bail!("transform {s:?}: scale must satisfy 0 < low <= high <= 1")
                 }
-                Transform::RandomHorizontalFlip(p) if !(0.0..=1.0).contains(p) => bail!("flip probability {p} is not in [0, 1]"),
+                Transform::RandomHorizontalFlip(p) if !(0.0..=1.0).contains(p) => {
+                    bail!("flip probability {p} is not in [0, 1]")
+                }
                 Transform::Normalize { mean, std } => {
-                    ensure!(mean.len() == std.len() && !mean.is_empty(), "normalise: mean and std need one value per channel");
+                    ensure!(
+                        mean.len() == std.len() && !mean.is_empty(),
+                        "normalise: mean and std need one value per channel"
+                    );
                     ensure!(std.iter().all(|s| *s > 0.0), "normalise: every std must be positive, got {std:?}");
                 }
                 _ => {}
@@ -136,7 +150,11 @@ impl Transforms {
                     }
                     let x = if random { rng.range(0.0, w - cw + 1.0).floor() } else { ((w - cw) / 2.0).floor() };
                     let y = if random { rng.range(0.0, h - ch + 1.0).floor() } else { ((h - ch) / 2.0).floor() };
-                    img.crop_imm(x as u32, y as u32, cw as u32, ch as u32).resize_exact(*width, *height, FilterType::Triangle)
+                    img.crop_imm(x as u32, y as u32, cw as u32, ch as u32).resize_exact(
+                        *width,
+                        *height,
+                        FilterType::Triangle,
+                    )
                 }
                 _ => unreachable!("only image steps are taken here"),
             };

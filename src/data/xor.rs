@@ -87,17 +87,23 @@ impl NumericCsv {
     pub fn read(path: &Path, label: &str) -> Result<Self> {
         let df = read_csv(path)?;
         let labels = label_values(column(&df, label, path)?, path)?;
-        let features: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).filter(|s| s != label).collect();
+        let features: Vec<String> =
+            df.get_column_names().iter().map(|s| s.to_string()).filter(|s| s != label).collect();
         ensure!(!features.is_empty(), "{} has no feature columns besides `{label}`", path.display());
         ensure!(!labels.is_empty(), "{} has no rows: the dataset is empty", path.display());
         let mut columns = Vec::new();
         for name in &features {
-            let col = df.column(name)?.cast(&DataType::Float32).with_context(|| format!("{}: column `{name}` is not numeric", path.display()))?;
+            let col = df
+                .column(name)?
+                .cast(&DataType::Float32)
+                .with_context(|| format!("{}: column `{name}` is not numeric", path.display()))?;
             let col = col.f32()?;
             let values: Vec<f32> = (0..col.len())
                 .map(|i| col.get(i))
                 .enumerate()
-                .map(|(row, v)| v.with_context(|| format!("{} row {}: `{name}` is empty or not a number", path.display(), row + 1)))
+                .map(|(row, v)| {
+                    v.with_context(|| format!("{} row {}: `{name}` is empty or not a number", path.display(), row + 1))
+                })
                 .collect::<Result<_>>()?;
             columns.push(Tensor::from_slice(&values));
         }

@@ -66,7 +66,9 @@ pub fn run(c: &Config) -> Result<Report> {
             report.metric(&format!("{}_mean_output", a.name()), mean);
         }
     }
-    report.tables.push(("properties".into(), Table::from_rows(&["activation", "max f'(z)", "mean f(z), z ~ N(0,1)"], rows)));
+    report
+        .tables
+        .push(("properties".into(), Table::from_rows(&["activation", "max f'(z)", "mean f(z), z ~ N(0,1)"], rows)));
     let data = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
     let train = DataLoader::new(data.train, c.batch)?.shuffle(c.seed);
     let test = DataLoader::new(data.test, 1000)?;

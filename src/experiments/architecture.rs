@@ -90,7 +90,7 @@ pub fn run(c: &Config) -> Result<Report> {
     report.metric("grad_abs_difference", (auto - paths).abs());
 
     // All-zero init: the hidden units receive identical updates and stay identical.
-    let xor = DataLoader::new(Xor::lecture().dataset(), 750)?;
+    let xor = DataLoader::new(Xor::lecture().dataset(), 50)?.shuffle(1);
     let mut spreads = Vec::new();
     for (name, init) in [("zeros", Init::Zeros), ("default", Init::Default)] {
         let cfg = MlpConfig::new(2, &[8], 2).activation(Activation::Sigmoid).weight_init(init).bias_init(init);
@@ -99,18 +99,29 @@ pub fn run(c: &Config) -> Result<Report> {
         let w = &m.layers()[0].ws;
         // Largest difference between any hidden unit's weights and the first unit's.
         let spread = (w - w.get(0).unsqueeze(0)).abs().max().double_value(&[]);
-        println!("{name} init: after {} epochs, hidden units differ by at most {spread:.3e}; train accuracy {:.1}%", c.zero_epochs, 100.0 * h.last("train").map(|r| r.accuracy).unwrap_or(0.0));
+        println!(
+            "{name} init: after {} epochs, hidden units differ by at most {spread:.3e}; train accuracy {:.1}%",
+            c.zero_epochs,
+            100.0 * h.last("train").map(|r| r.accuracy).unwrap_or(0.0)
+        );
         report.metric(&format!("{name}_init_unit_spread"), spread);
-        report.metric(&format!("{name}_init_train_accuracy"), 100.0 * h.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN));
+        report.metric(
+            &format!("{name}_init_train_accuracy"),
+            100.0 * h.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN),
+        );
         spreads.push((name, w.shallow_clone()));
     }
     let rows: Vec<Figure> = spreads
         .iter()
         .map(|(name, w)| {
             let series = (0..w.size()[0])
-                .map(|u| Series::line("", vec![(0.0, w.double_value(&[u, 0])), (1.0, w.double_value(&[u, 1]))]).color(u as usize))
+                .map(|u| {
+                    Series::line("", vec![(0.0, w.double_value(&[u, 0])), (1.0, w.double_value(&[u, 1]))])
+                        .color(u as usize)
+                })
                 .collect();
-            Figure::lines(&format!("{name} init: first-layer weights per hidden unit"), "input", "weight", series).size(420, 300)
+            Figure::lines(&format!("{name} init: first-layer weights per hidden unit"), "input", "weight", series)
+                .size(420, 300)
         })
         .collect();
     report.figures.push(("zero_init".into(), Figure::row(rows)));
@@ -131,7 +142,9 @@ pub fn run(c: &Config) -> Result<Report> {
     }
     let (lo, hi) = finals.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     report.metric("final_loss_spread", hi - lo);
-    report.figures.push(("seeds".into(), Figure::lines("Same model, different seeds", "epoch", "training loss", curves)));
+    report
+        .figures
+        .push(("seeds".into(), Figure::lines("Same model, different seeds", "epoch", "training loss", curves)));
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -62,7 +62,10 @@ pub fn run(c: &Config) -> Result<Report> {
     report.settings = c.to_params().entries();
     let root = c.folder();
     if !root.join("train").is_dir() {
-        bail!("cats/dogs photos not found: {} has no train/ folder; set TCHLAB_CATS_DOGS_DIR (or --set dir=...) to a folder with train/valid/test/{{cat,dog}}", root.display());
+        bail!(
+            "cats/dogs photos not found: {} has no train/ folder; set TCHLAB_CATS_DOGS_DIR (or --set dir=...) to a folder with train/valid/test/{{cat,dog}}",
+            root.display()
+        );
     }
     let device = super::device(&c.device)?;
     let s = c.size;
@@ -73,7 +76,10 @@ pub fn run(c: &Config) -> Result<Report> {
         report.metric(&format!("mean_{ch}"), mean[k]);
         report.metric(&format!("std_{ch}"), std[k]);
     }
-    let norm = Transform::Normalize { mean: mean.iter().map(|&v| v as f32).collect(), std: std.iter().map(|&v| v as f32).collect() };
+    let norm = Transform::Normalize {
+        mean: mean.iter().map(|&v| v as f32).collect(),
+        std: std.iter().map(|&v| v as f32).collect(),
+    };
     let train_tf = Transforms::new()
         .then(Transform::Rgb)
         .then(Transform::RandomResizedCrop { width: s, height: s, scale: (0.96, 1.0) })
@@ -92,11 +98,19 @@ pub fn run(c: &Config) -> Result<Report> {
         other => bail!("model `{other}` is not known: use vgg16 or small"),
     };
     let mut model = Cnn::on_device(&config, c.seed, device)?;
-    println!("{} ({} parameters)", crate::model::Network::describe(&model), crate::model::Network::parameter_count(&model));
+    println!(
+        "{} ({} parameters)",
+        crate::model::Network::describe(&model),
+        crate::model::Network::parameter_count(&model)
+    );
     let train_loader = DataLoader::new(train, c.batch)?.shuffle(c.seed).device(device);
     let valid_loader = DataLoader::new(valid, 125)?.device(device);
     let test_loader = DataLoader::new(test, 125)?.device(device);
-    let history = Trainer::new(TrainConfig::adam(c.lr, c.epochs).seed(c.seed).eval_train(false)).fit(&mut model, &train_loader, Some(&valid_loader))?;
+    let history = Trainer::new(TrainConfig::adam(c.lr, c.epochs).seed(c.seed).eval_train(false)).fit(
+        &mut model,
+        &train_loader,
+        Some(&valid_loader),
+    )?;
     let interp = Interpretation::from_model(&model, &test_loader, Loss::CrossEntropy)?;
     report.metric("train_accuracy", 100.0 * history.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN));
     report.metric("valid_accuracy", 100.0 * history.last("valid").map(|r| r.accuracy).unwrap_or(f64::NAN));
@@ -111,7 +125,11 @@ pub fn run(c: &Config) -> Result<Report> {
         .map(|&i| {
             let p = interp.predictions.predicted[i] as usize;
             let t = interp.predictions.targets[i] as usize;
-            format!("P: {} | T: {}", classes.get(p).map_or("?", |s| s.as_str()), classes.get(t).map_or("?", |s| s.as_str()))
+            format!(
+                "P: {} | T: {}",
+                classes.get(p).map_or("?", |s| s.as_str()),
+                classes.get(t).map_or("?", |s| s.as_str())
+            )
         })
         .collect();
     report.figures.push(("curves".into(), Figure::curves("Cats vs dogs accuracy", &[("", &history)], "accuracy")));

@@ -46,7 +46,11 @@ impl Config {
 
     /// The layout folder.
     pub fn folder(&self) -> PathBuf {
-        if self.dir.is_empty() { crate::env::Settings::from_env().data_dir.join("custom") } else { PathBuf::from(&self.dir) }
+        if self.dir.is_empty() {
+            crate::env::Settings::from_env().data_dir.join("custom")
+        } else {
+            PathBuf::from(&self.dir)
+        }
     }
 }
 
@@ -75,14 +79,18 @@ pub fn run(c: &Config) -> Result<Report> {
     println!("loader: {} batches of {:?} per epoch", demo.len(), first.inputs.size());
     report.metric("demo_batches_per_epoch", demo.len() as f64);
     let captions: Vec<String> = Vec::<i64>::try_from(&first.labels)?.iter().map(|l| format!("label {l}")).collect();
-    report.figures.push(("first_batch".into(), Figure::image_grid("A batch from the CSV dataset", &first.inputs.narrow(0, 0, 8), &captions, 8, false)?));
+    report.figures.push((
+        "first_batch".into(),
+        Figure::image_grid("A batch from the CSV dataset", &first.inputs.narrow(0, 0, 8), &captions, 8, false)?,
+    ));
 
     let train_loader = DataLoader::new(train, c.batch)?.shuffle(c.seed);
     let valid_loader = DataLoader::new(valid, 256)?;
     let test_loader = DataLoader::new(test.clone(), 256)?;
     let model = MlpConfig::new(784, &[c.hidden], 10).activation(Activation::Sigmoid);
     let tc = TrainConfig::sgd(c.lr, c.epochs).seed(c.seed).loss(Loss::CrossEntropy);
-    let (mlp, history, test_acc) = super::train_mlp(&model, c.seed, &train_loader, Some(&valid_loader), &test_loader, tc)?;
+    let (mlp, history, test_acc) =
+        super::train_mlp(&model, c.seed, &train_loader, Some(&valid_loader), &test_loader, tc)?;
     report.metric("train_accuracy", 100.0 * history.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN));
     report.metric("valid_accuracy", 100.0 * history.last("valid").map(|r| r.accuracy).unwrap_or(f64::NAN));
     report.metric("test_accuracy", test_acc);
@@ -90,8 +98,10 @@ pub fn run(c: &Config) -> Result<Report> {
     let interp = Interpretation::from_model(&mlp, &test_loader, Loss::CrossEntropy)?;
     let idx: Vec<usize> = (0..15).collect();
     let (images, _) = test.batch(&idx, 0)?;
-    let captions: Vec<String> =
-        idx.iter().map(|&i| format!("P: {} | T: {}", interp.predictions.predicted[i], interp.predictions.targets[i])).collect();
+    let captions: Vec<String> = idx
+        .iter()
+        .map(|&i| format!("P: {} | T: {}", interp.predictions.predicted[i], interp.predictions.targets[i]))
+        .collect();
     report.figures.push(("minibatch_loss".into(), Figure::minibatch_loss(&history, 20)));
     report.figures.push(("accuracy".into(), Figure::curves("Accuracy", &[("", &history)], "accuracy")));
     report.figures.push(("predictions".into(), Figure::image_grid("Test images", &images, &captions, 5, false)?));

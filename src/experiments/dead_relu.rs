@@ -59,7 +59,8 @@ pub fn run(c: &Config) -> Result<Report> {
     let (probe, _) = data.train.batch(&probe_idx, 0)?;
     let train = DataLoader::new(data.train, c.batch)?.shuffle(c.seed);
     let test = DataLoader::new(data.test, 1000)?;
-    let mut runs: Vec<(String, MlpConfig)> = vec![("relu (default init)".into(), MlpConfig::new(784, &c.hidden.0, 10).activation(Activation::Relu))];
+    let mut runs: Vec<(String, MlpConfig)> =
+        vec![("relu (default init)".into(), MlpConfig::new(784, &c.hidden.0, 10).activation(Activation::Relu))];
     for &a in &c.activations.0 {
         runs.push((
             format!("{} (bias {})", a.name(), c.bias_shift),
@@ -73,11 +74,13 @@ pub fn run(c: &Config) -> Result<Report> {
         println!("== {name} ==");
         let initial = dead_fractions(&crate::model::Mlp::new(cfg, c.seed)?, &probe);
         let mut model = crate::model::Mlp::new(cfg, c.seed)?;
-        let mut trainer = Trainer::new(TrainConfig::sgd(c.lr, c.epochs).seed(c.seed)).hook(DeadUnits::new(probe.shallow_clone()));
+        let mut trainer =
+            Trainer::new(TrainConfig::sgd(c.lr, c.epochs).seed(c.seed)).hook(DeadUnits::new(probe.shallow_clone()));
         let history = trainer.fit(&mut model, &train, None)?;
         let test_acc = 100.0 * crate::train::evaluate(&model, &test, crate::train::Loss::CrossEntropy)?.accuracy;
         let last = history.series.get("dead_fraction").and_then(|v| v.last().cloned()).unwrap_or_default();
-        let key = name.split_whitespace().next().unwrap_or("run").to_string() + if name.contains("default") { "_default" } else { "_shifted" };
+        let key = name.split_whitespace().next().unwrap_or("run").to_string()
+            + if name.contains("default") { "_default" } else { "_shifted" };
         report.metric(&format!("{key}_test_accuracy"), test_acc);
         for (l, f) in last.iter().enumerate() {
             report.metric(&format!("{key}_dead_layer{}", l + 1), 100.0 * f);
@@ -91,7 +94,10 @@ pub fn run(c: &Config) -> Result<Report> {
         figs.push(Figure::dead_units(name, &history).y_range(-2.0, 102.0).size(420, 300));
         curves.push((name.clone(), history));
     }
-    report.tables.push(("dead_units".into(), Table::from_rows(&["run", "dead at init (layers)", "dead after training", "test acc (%)"], rows)));
+    report.tables.push((
+        "dead_units".into(),
+        Table::from_rows(&["run", "dead at init (layers)", "dead after training", "test acc (%)"], rows),
+    ));
     report.figures.push(("dead_fraction".into(), Figure::grid(figs, 2)));
     let refs: Vec<(&str, &crate::train::History)> = curves.iter().map(|(n, h)| (n.as_str(), h)).collect();
     report.figures.push(("accuracy".into(), Figure::curves("Training accuracy", &refs, "accuracy")));

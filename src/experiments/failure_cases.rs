@@ -68,9 +68,11 @@ pub fn run(c: &Config) -> Result<Report> {
     let valid = DataLoader::new(data.valid.ok_or_else(|| anyhow::anyhow!("no validation split"))?, 1000)?;
     let test = DataLoader::from_arc(test_ds.clone(), 1000)?;
     let model = MlpConfig::new(784, &c.hidden.0, 10).activation(c.activation);
-    let tc = TrainConfig::sgd(c.lr, c.epochs)
-        .seed(c.seed)
-        .optimizer(crate::train::OptimizerKind::Sgd { lr: c.lr, momentum: 0.0, weight_decay: c.weight_decay });
+    let tc = TrainConfig::sgd(c.lr, c.epochs).seed(c.seed).optimizer(crate::train::OptimizerKind::Sgd {
+        lr: c.lr,
+        momentum: 0.0,
+        weight_decay: c.weight_decay,
+    });
     let (mlp, history, test_acc) = train_mlp(&model, c.seed, &train, Some(&valid), &test, tc)?;
     println!("{}: test accuracy {test_acc:.2}%", model.describe());
     report.metric("train_accuracy", 100.0 * history.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN));
@@ -81,9 +83,17 @@ pub fn run(c: &Config) -> Result<Report> {
     let wrong = interp.misclassified();
     report.metric("misclassified", wrong.len() as f64);
     let first: Vec<usize> = wrong.iter().take(25).map(|m| m.index).collect();
-    let images = test_ds.inputs().index_select(0, &tch::Tensor::from_slice(&first.iter().map(|&i| i as i64).collect::<Vec<_>>()));
+    let images = test_ds
+        .inputs()
+        .index_select(0, &tch::Tensor::from_slice(&first.iter().map(|&i| i as i64).collect::<Vec<_>>()));
     let captions: Vec<String> = wrong.iter().take(25).map(|m| format!("t: {} p: {}", m.target, m.predicted)).collect();
-    let grid = Figure::image_grid("Misclassified test digits", &(images.to_kind(tch::Kind::Float) / 255.0), &captions, 5, false)?;
+    let grid = Figure::image_grid(
+        "Misclassified test digits",
+        &(images.to_kind(tch::Kind::Float) / 255.0),
+        &captions,
+        5,
+        false,
+    )?;
     let classes: Vec<String> = (0..10).map(|d| d.to_string()).collect();
     let confusion = Figure::confusion_matrix(&interp.confusion_matrix(), &classes);
     let confused: Vec<Vec<String>> =
@@ -92,9 +102,19 @@ pub fn run(c: &Config) -> Result<Report> {
     let top: Vec<Vec<String>> = interp
         .top_losses(8)
         .iter()
-        .map(|m| vec![m.index.to_string(), m.target.to_string(), m.predicted.to_string(), format!("{:.3}", m.probability), format!("{:.2}", m.loss)])
+        .map(|m| {
+            vec![
+                m.index.to_string(),
+                m.target.to_string(),
+                m.predicted.to_string(),
+                format!("{:.3}", m.probability),
+                format!("{:.2}", m.loss),
+            ]
+        })
         .collect();
-    report.tables.push(("top_losses".into(), Table::from_rows(&["index", "target", "predicted", "p(predicted)", "loss"], top)));
+    report
+        .tables
+        .push(("top_losses".into(), Table::from_rows(&["index", "target", "predicted", "p(predicted)", "loss"], top)));
 
     // Capacity sweep on a small training set: under- then overfitting.
     let small = Subset::range(train_ds.clone(), 0..c.sweep_train.min(train_ds_len(&train_ds)))?;
@@ -104,28 +124,47 @@ pub fn run(c: &Config) -> Result<Report> {
     let mut cap_rows = Vec::new();
     for &w in &c.sweep_widths.0 {
         let cfg = MlpConfig::new(784, &[w], 10).activation(Activation::Relu);
-        let (_, h, acc) = train_mlp(&cfg, c.seed, &small_loader, None, &test, TrainConfig::sgd(0.1, c.sweep_epochs).seed(c.seed).quiet())?;
+        let (_, h, acc) = train_mlp(
+            &cfg,
+            c.seed,
+            &small_loader,
+            None,
+            &test,
+            TrainConfig::sgd(0.1, c.sweep_epochs).seed(c.seed).quiet(),
+        )?;
         let tr = 100.0 * h.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN);
         cap_train.push(((w as f64).log2(), tr));
         cap_test.push(((w as f64).log2(), acc));
         cap_rows.push(vec![w.to_string(), cfg.parameter_count().to_string(), format!("{tr:.2}"), format!("{acc:.2}")]);
         report.metric(&format!("capacity_w{w}_test_accuracy"), acc);
     }
-    report.tables.push(("capacity".into(), Table::from_rows(&["hidden units", "parameters", "train acc (%)", "test acc (%)"], cap_rows)));
+    report.tables.push((
+        "capacity".into(),
+        Table::from_rows(&["hidden units", "parameters", "train acc (%)", "test acc (%)"], cap_rows),
+    ));
     // Training-set size sweep with the main model's shape.
     let mut size_train = Vec::new();
     let mut size_test = Vec::new();
     for &n in &c.sweep_sizes.0 {
         let sub = Subset::range(train_ds.clone(), 0..n.min(train_ds_len(&train_ds)))?;
         let loader = DataLoader::new(sub, 64)?.shuffle(c.seed);
-        let (_, h, acc) = train_mlp(&model, c.seed, &loader, None, &test, TrainConfig::sgd(0.1, c.sweep_epochs).seed(c.seed).quiet())?;
+        let (_, h, acc) = train_mlp(
+            &model,
+            c.seed,
+            &loader,
+            None,
+            &test,
+            TrainConfig::sgd(0.1, c.sweep_epochs).seed(c.seed).quiet(),
+        )?;
         size_train.push(((n as f64).log10(), 100.0 * h.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN)));
         size_test.push(((n as f64).log10(), acc));
         report.metric(&format!("size_n{n}_test_accuracy"), acc);
     }
     report.figures.push(("misclassified".into(), grid));
     report.figures.push(("confusion_matrix".into(), confusion));
-    report.figures.push(("train_vs_valid".into(), Figure::curves("Train vs validation loss", &[("", &history)], "loss")));
+    report
+        .figures
+        .push(("train_vs_valid".into(), Figure::curves("Train vs validation loss", &[("", &history)], "loss")));
     report.figures.push((
         "capacity_sweep".into(),
         Figure::lines(

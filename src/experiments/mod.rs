@@ -18,8 +18,8 @@ pub mod sweep;
 pub mod wide_vs_deep;
 pub mod xor;
 
-pub use params::{List, Params};
 pub(crate) use params::settings;
+pub use params::{List, Params};
 pub use report::Report;
 
 use anyhow::{Result, bail};
@@ -55,16 +55,48 @@ macro_rules! experiment {
 /// ```
 pub fn all() -> Vec<Experiment> {
     vec![
-        experiment!(architecture, "architecture", "MLP computation graph: autograd vs the slide's path sum, all-zero init, non-convex loss over seeds"),
-        experiment!(activations, "activations", "every activation with its derivative; sigmoid/tanh/ReLU/smooth variants trained on MNIST"),
+        experiment!(
+            architecture,
+            "architecture",
+            "MLP computation graph: autograd vs the slide's path sum, all-zero init, non-convex loss over seeds"
+        ),
+        experiment!(
+            activations,
+            "activations",
+            "every activation with its derivative; sigmoid/tanh/ReLU/smooth variants trained on MNIST"
+        ),
         experiment!(xor, "xor", "XOR: linear vs ReLU hidden layer, loss per epoch and decision regions"),
-        experiment!(sigmoid_vs_softmax, "sigmoid-vs-softmax", "MNIST 784-100-10: sigmoid + MSE vs softmax + cross-entropy (lecture: 91.32% vs 97.61% test)"),
+        experiment!(
+            sigmoid_vs_softmax,
+            "sigmoid-vs-softmax",
+            "MNIST 784-100-10: sigmoid + MSE vs softmax + cross-entropy (lecture: 91.32% vs 97.61% test)"
+        ),
         experiment!(dead_relu, "dead-relu", "dying ReLUs: dead-unit fraction per layer with ReLU, leaky ReLU and ELU"),
-        experiment!(wide_vs_deep, "wide-vs-deep", "equal parameter budgets, wide vs deep; gradient norms per layer with sigmoid vs ReLU"),
-        experiment!(failure_cases, "failure-cases", "an MNIST MLP's misclassified digits, confusion matrix, under/overfitting sweeps"),
-        experiment!(custom_loader, "custom-loader", "the lecture's CSV + PNG custom dataset (256 images per split) and its MLP"),
-        experiment!(cats_dogs, "cats-dogs", "cats vs dogs photos: image folder, normalisation, augmentation, VGG-style CNN"),
-        experiment!(sweep, "hyperparameter-sweep", "parameters vs hyperparameters: learning rate × hidden units on MNIST"),
+        experiment!(
+            wide_vs_deep,
+            "wide-vs-deep",
+            "equal parameter budgets, wide vs deep; gradient norms per layer with sigmoid vs ReLU"
+        ),
+        experiment!(
+            failure_cases,
+            "failure-cases",
+            "an MNIST MLP's misclassified digits, confusion matrix, under/overfitting sweeps"
+        ),
+        experiment!(
+            custom_loader,
+            "custom-loader",
+            "the lecture's CSV + PNG custom dataset (256 images per split) and its MLP"
+        ),
+        experiment!(
+            cats_dogs,
+            "cats-dogs",
+            "cats vs dogs photos: image folder, normalisation, augmentation, VGG-style CNN"
+        ),
+        experiment!(
+            sweep,
+            "hyperparameter-sweep",
+            "parameters vs hyperparameters: learning rate × hidden units on MNIST"
+        ),
     ]
 }
 
@@ -102,7 +134,12 @@ pub(crate) struct MnistSplits {
     pub test: crate::data::TensorDataset,
 }
 
-pub(crate) fn mnist_splits(kind: crate::data::MnistKind, scaling: crate::data::Scaling, train: usize, valid: usize) -> Result<MnistSplits> {
+pub(crate) fn mnist_splits(
+    kind: crate::data::MnistKind,
+    scaling: crate::data::Scaling,
+    train: usize,
+    valid: usize,
+) -> Result<MnistSplits> {
     let m = load_mnist(kind)?;
     let n = m.train_labels.size()[0];
     let valid_start = n - valid as i64;

@@ -47,7 +47,9 @@ impl Params {
         self.used.borrow_mut().insert(key.to_string());
         match self.values.get(key) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| anyhow::anyhow!("setting {key}={v}: not a valid {}", std::any::type_name::<T>())),
+            Some(v) => {
+                v.parse().map_err(|_| anyhow::anyhow!("setting {key}={v}: not a valid {}", std::any::type_name::<T>()))
+            }
         }
     }
 
@@ -55,22 +57,6 @@ impl Params {
     pub fn text(&self, key: &str, default: &str) -> String {
         self.used.borrow_mut().insert(key.to_string());
         self.values.get(key).cloned().unwrap_or_else(|| default.to_string())
-    }
-
-    /// A comma-separated list, or `default`.
-    pub fn list<T: FromStr>(&self, key: &str, default: &[T]) -> Result<Vec<T>>
-    where
-        T: Clone,
-    {
-        self.used.borrow_mut().insert(key.to_string());
-        match self.values.get(key) {
-            None => Ok(default.to_vec()),
-            Some(v) => v
-                .split(',')
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| s.trim().parse().map_err(|_| anyhow::anyhow!("setting {key}={v}: `{s}` is not valid")))
-                .collect(),
-        }
     }
 
     /// Fails on keys that no getter asked for (a typo in `--set`).

@@ -85,7 +85,10 @@ impl Report {
         let mut out = String::from("run,epoch,split,loss,accuracy,lr,seconds\n");
         for (run, h) in &self.histories {
             for r in &h.epochs {
-                out.push_str(&format!("{run},{},{},{},{},{},{}\n", r.epoch, r.split, r.loss, r.accuracy, r.lr, r.seconds));
+                out.push_str(&format!(
+                    "{run},{},{},{},{},{},{}\n",
+                    r.epoch, r.split, r.loss, r.accuracy, r.lr, r.seconds
+                ));
             }
         }
         Ok(out)

@@ -115,7 +115,10 @@ pub fn run(c: &Config) -> Result<Report> {
     }
     report.tables.push((
         "summary".into(),
-        Table::from_rows(&["model", "first minibatch cost", "train cost (epochs 1/10/50/100)", "train acc (%)", "test acc (%)"], rows),
+        Table::from_rows(
+            &["model", "first minibatch cost", "train cost (epochs 1/10/50/100)", "train acc (%)", "test acc (%)"],
+            rows,
+        ),
     ));
     // The flat-gradient problem.
     let ps: Vec<f64> = (0..=10).map(|k| 10f64.powf(-5.0 + 0.5 * k as f64)).collect();
@@ -134,8 +137,14 @@ pub fn run(c: &Config) -> Result<Report> {
             Series::line("softmax + CE", grads.iter().map(|g| (g.0.log10(), g.2.abs())).collect()),
         ],
     );
-    report.figures.push(("loss_curves".into(), Figure::curves("Training loss per epoch", &[("sigmoid+MSE", &mse_h), ("softmax+CE", &ce_h)], "loss")));
-    report.figures.push(("accuracy_curves".into(), Figure::curves("Training accuracy per epoch", &[("sigmoid+MSE", &mse_h), ("softmax+CE", &ce_h)], "accuracy")));
+    report.figures.push((
+        "loss_curves".into(),
+        Figure::curves("Training loss per epoch", &[("sigmoid+MSE", &mse_h), ("softmax+CE", &ce_h)], "loss"),
+    ));
+    report.figures.push((
+        "accuracy_curves".into(),
+        Figure::curves("Training accuracy per epoch", &[("sigmoid+MSE", &mse_h), ("softmax+CE", &ce_h)], "accuracy"),
+    ));
     report.figures.push(("flat_gradient".into(), grad_fig));
     report.figures.push(("minibatch_loss_ce".into(), Figure::minibatch_loss(&ce_h, 100)));
     let _ = Kind::Float;

@@ -56,13 +56,15 @@ pub fn run(c: &Config) -> Result<Report> {
         let mut row = Vec::new();
         for &w in &c.widths.0 {
             let cfg = MlpConfig::new(784, &[w], 10).activation(Activation::Relu);
-            let acc = match train_mlp(&cfg, c.seed, &train, None, &test, TrainConfig::sgd(lr, c.epochs).seed(c.seed).quiet()) {
-                Ok((_, _, acc)) => acc,
-                Err(e) => {
-                    println!("lr {lr}, {w} units: {e:#}");
-                    f64::NAN
-                }
-            };
+            let acc =
+                match train_mlp(&cfg, c.seed, &train, None, &test, TrainConfig::sgd(lr, c.epochs).seed(c.seed).quiet())
+                {
+                    Ok((_, _, acc)) => acc,
+                    Err(e) => {
+                        println!("lr {lr}, {w} units: {e:#}");
+                        f64::NAN
+                    }
+                };
             println!("lr {lr:<6} hidden {w:<4} test accuracy {acc:.2}%");
             report.metric(&format!("lr{lr}_w{w}_test_accuracy"), acc);
             rows.push(vec![lr.to_string(), w.to_string(), format!("{acc:.2}")]);
@@ -70,7 +72,10 @@ pub fn run(c: &Config) -> Result<Report> {
         }
         grid.push(row);
     }
-    let best = rows.iter().max_by(|a, b| a[2].parse::<f64>().unwrap_or(0.0).total_cmp(&b[2].parse::<f64>().unwrap_or(0.0))).cloned();
+    let best = rows
+        .iter()
+        .max_by(|a, b| a[2].parse::<f64>().unwrap_or(0.0).total_cmp(&b[2].parse::<f64>().unwrap_or(0.0)))
+        .cloned();
     if let Some(b) = best {
         println!("best: lr {} with {} hidden units ({}%)", b[0], b[1], b[2]);
     }

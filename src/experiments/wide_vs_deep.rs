@@ -84,7 +84,9 @@ pub fn run(c: &Config) -> Result<Report> {
         rows.push(vec![d.to_string(), w.to_string(), cfg.parameter_count().to_string(), format!("{acc:.2}")]);
         runs.push((format!("{d}×{w}"), h));
     }
-    report.tables.push(("models".into(), Table::from_rows(&["hidden layers", "width", "parameters", "test acc (%)"], rows)));
+    report
+        .tables
+        .push(("models".into(), Table::from_rows(&["hidden layers", "width", "parameters", "test acc (%)"], rows)));
     let refs: Vec<(&str, &crate::train::History)> = runs.iter().map(|(n, h)| (n.as_str(), h)).collect();
     report.figures.push(("accuracy".into(), Figure::curves("Same budget, different depth", &refs, "accuracy")));
     // Vanishing gradients: mean gradient norm per layer over the first epoch.
@@ -98,12 +100,24 @@ pub fn run(c: &Config) -> Result<Report> {
         if let (Some(first), Some(last)) = (norms.first(), norms.last()) {
             report.metric(&format!("{}_grad_ratio_first_to_last", act.name()), first / last);
         }
-        println!("{}: gradient norm per layer {:?}", act.name(), norms.iter().map(|v| format!("{v:.2e}")).collect::<Vec<_>>());
-        series.push(Series::line(act.name(), norms.iter().enumerate().map(|(l, v)| ((l + 1) as f64, v.max(1e-12).log10())).collect()));
+        println!(
+            "{}: gradient norm per layer {:?}",
+            act.name(),
+            norms.iter().map(|v| format!("{v:.2e}")).collect::<Vec<_>>()
+        );
+        series.push(Series::line(
+            act.name(),
+            norms.iter().enumerate().map(|(l, v)| ((l + 1) as f64, v.max(1e-12).log10())).collect(),
+        ));
     }
     report.figures.push((
         "gradient_norms".into(),
-        Figure::lines(&format!("Gradient norm per layer ({} hidden layers)", c.grad_depth), "layer (input → output)", "log10 ‖∂L/∂W‖", series),
+        Figure::lines(
+            &format!("Gradient norm per layer ({} hidden layers)", c.grad_depth),
+            "layer (input → output)",
+            "log10 ‖∂L/∂W‖",
+            series,
+        ),
     ));
     report.histories = runs;
     report.seconds = clock.elapsed().as_secs_f64();

@@ -51,9 +51,8 @@ pub fn run(c: &Config) -> Result<Report> {
     let csv = PathBuf::from(&c.csv);
     let data = if csv.is_file() { NumericCsv::read(&csv, "class label")?.dataset } else { Xor::lecture().dataset() };
     let n = data.len();
-    let points: Vec<(f64, f64, i64)> = (0..n)
-        .map(|i| data.get(i).map(|e| (e.input[0] as f64, e.input[1] as f64, e.label)))
-        .collect::<Result<_>>()?;
+    let points: Vec<(f64, f64, i64)> =
+        (0..n).map(|i| data.get(i).map(|e| (e.input[0] as f64, e.input[1] as f64, e.label))).collect::<Result<_>>()?;
     let loader = DataLoader::new(data, n)?;
     let (xmin, xmax) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
     let (ymin, ymax) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
@@ -62,7 +61,8 @@ pub fn run(c: &Config) -> Result<Report> {
     let mut curves = Vec::new();
     for (name, act) in [("linear", Activation::Identity), ("relu", Activation::Relu)] {
         let mut model = Mlp::new(&MlpConfig::new(2, &[c.hidden], 2).activation(act), c.seed)?;
-        let history = Trainer::new(TrainConfig::sgd(c.lr, c.epochs).seed(c.seed).quiet()).fit(&mut model, &loader, None)?;
+        let history =
+            Trainer::new(TrainConfig::sgd(c.lr, c.epochs).seed(c.seed).quiet()).fit(&mut model, &loader, None)?;
         println!("{name}: cost per epoch (before each update)");
         for (e, v) in history.minibatch_loss.iter().enumerate() {
             println!("  epoch {:>3} | cost {v:.4}", e + 1);
@@ -71,12 +71,19 @@ pub fn run(c: &Config) -> Result<Report> {
         report.metric(&format!("{name}_first_cost"), history.minibatch_loss[0]);
         report.metric(&format!("{name}_final_cost"), *history.minibatch_loss.last().unwrap_or(&f64::NAN));
         report.metric(&format!("{name}_train_accuracy"), 100.0 * last.1);
-        curves.push(Series::line(name, history.minibatch_loss.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)).collect()));
+        curves.push(Series::line(
+            name,
+            history.minibatch_loss.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)).collect(),
+        ));
         let cells = decision_grid(&model, xr, yr, c.grid_step);
         regions.push(Figure::decision_regions(&format!("{name} hidden layer"), xr, yr, cells, points.clone()));
         report.histories.push((name.to_string(), history));
     }
-    curves.push(Series::line("ln 2", vec![(1.0, 2f64.ln()), (c.epochs as f64, 2f64.ln())]).style(crate::plot::Style::Dashed).color(6));
+    curves.push(
+        Series::line("ln 2", vec![(1.0, 2f64.ln()), (c.epochs as f64, 2f64.ln())])
+            .style(crate::plot::Style::Dashed)
+            .color(6),
+    );
     report.figures.push(("loss".into(), Figure::lines("XOR: cost per epoch", "epoch", "cross-entropy", curves)));
     report.figures.push(("decision_regions".into(), Figure::row(regions)));
     report.seconds = clock.elapsed().as_secs_f64();

@@ -100,7 +100,9 @@ impl Activation {
     /// ```
     pub fn parse(text: &str) -> Result<Self> {
         let (name, param) = match text.split_once(':') {
-            Some((n, p)) => (n, Some(p.parse::<f64>().map_err(|_| anyhow::anyhow!("activation `{text}`: `{p}` is not a number"))?)),
+            Some((n, p)) => {
+                (n, Some(p.parse::<f64>().map_err(|_| anyhow::anyhow!("activation `{text}`: `{p}` is not a number"))?))
+            }
             None => (text, None),
         };
         Ok(match name.trim().to_ascii_lowercase().replace('-', "_").as_str() {

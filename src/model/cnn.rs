@@ -100,7 +100,10 @@ impl Cnn {
 
     /// Builds the network on `device`.
     pub fn on_device(config: &CnnConfig, seed: u64, device: Device) -> Result<Self> {
-        ensure!(!config.blocks.is_empty() && config.blocks.iter().all(|b| !b.is_empty()), "every CNN block needs at least one convolution");
+        ensure!(
+            !config.blocks.is_empty() && config.blocks.iter().all(|b| !b.is_empty()),
+            "every CNN block needs at least one convolution"
+        );
         ensure!(
             config.image_size >> config.blocks.len() >= 1,
             "images of {0}×{0} are too small for {1} pooling blocks: use fewer blocks or larger images",
@@ -122,7 +125,13 @@ impl Cnn {
                     bs_init: config.bias_init.to_tch(fan_in, out * 9),
                     ..Default::default()
                 };
-                layers.push(nn::conv2d(&root / format!("block{}", b + 1) / format!("conv{}", c + 1), channels, out, 3, cfg));
+                layers.push(nn::conv2d(
+                    &root / format!("block{}", b + 1) / format!("conv{}", c + 1),
+                    channels,
+                    out,
+                    3,
+                    cfg,
+                ));
                 channels = out;
             }
             convs.push(layers);

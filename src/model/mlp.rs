@@ -91,7 +91,11 @@ impl MlpConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        ensure!(self.inputs > 0 && self.outputs > 0, "an MLP needs at least one input and one output, got {}", self.describe());
+        ensure!(
+            self.inputs > 0 && self.outputs > 0,
+            "an MLP needs at least one input and one output, got {}",
+            self.describe()
+        );
         ensure!(self.hidden.iter().all(|&h| h > 0), "hidden layer sizes must be positive, got {:?}", self.hidden);
         ensure!((0.0..1.0).contains(&self.dropout), "dropout {} must be in [0, 1)", self.dropout);
         Ok(())

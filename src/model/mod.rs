@@ -49,12 +49,8 @@ pub trait Network {
     }
     /// Weight tensors by name (`layer1.weight`, …), sorted, for per-layer statistics.
     fn named_weights(&self) -> Vec<(String, Tensor)> {
-        let mut v: Vec<(String, Tensor)> = self
-            .var_store()
-            .variables()
-            .into_iter()
-            .filter(|(name, _)| name.ends_with("weight"))
-            .collect();
+        let mut v: Vec<(String, Tensor)> =
+            self.var_store().variables().into_iter().filter(|(name, _)| name.ends_with("weight")).collect();
         v.sort_by_key(|(name, _)| layer_order(name));
         v
     }

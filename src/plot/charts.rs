@@ -31,7 +31,11 @@ pub fn running_mean(values: &[f64], window: usize) -> Vec<f64> {
 impl Figure {
     /// A line chart of several series.
     pub fn lines(title: &str, x_label: &str, y_label: &str, series: Vec<Series>) -> Self {
-        Figure::new(title, SIZE, Plot::Lines { series, x_label: x_label.into(), y_label: y_label.into(), y_range: None })
+        Figure::new(
+            title,
+            SIZE,
+            Plot::Lines { series, x_label: x_label.into(), y_label: y_label.into(), y_range: None },
+        )
     }
 
     /// Fixes the y range of a line chart.
@@ -56,11 +60,15 @@ impl Figure {
         let per = history.batches_per_epoch.max(1) as f64;
         let x = |i: usize| (i + 1) as f64 / per;
         let raw: Vec<(f64, f64)> = history.minibatch_loss.iter().enumerate().map(|(i, &v)| (x(i), v)).collect();
-        let avg: Vec<(f64, f64)> = running_mean(&history.minibatch_loss, window).into_iter().enumerate().map(|(i, v)| (x(i), v)).collect();
+        let avg: Vec<(f64, f64)> =
+            running_mean(&history.minibatch_loss, window).into_iter().enumerate().map(|(i, v)| (x(i), v)).collect();
         // Start the y axis at the data, but cut the first spikes: the top is the 99th percentile.
         let mut sorted: Vec<f64> = history.minibatch_loss.iter().copied().filter(|v| v.is_finite()).collect();
         sorted.sort_by(f64::total_cmp);
-        let top = sorted.get(((sorted.len() as f64 * 0.99) as usize).min(sorted.len().saturating_sub(1))).copied().unwrap_or(1.0);
+        let top = sorted
+            .get(((sorted.len() as f64 * 0.99) as usize).min(sorted.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(1.0);
         let bottom = sorted.first().copied().unwrap_or(0.0);
         let fig = Figure::lines(
             "Loss per minibatch",
@@ -102,8 +110,18 @@ impl Figure {
 
     /// Decision regions: `cells[j][i]` is the predicted class at grid cell (i, j)
     /// spanning `x`×`y` (row 0 at the bottom), with the data on top.
-    pub fn decision_regions(title: &str, x: (f64, f64), y: (f64, f64), cells: Vec<Vec<i64>>, points: Vec<(f64, f64, i64)>) -> Self {
-        Figure::new(title, (520, 460), Plot::Regions { x, y, cells, points, x_label: "x1".into(), y_label: "x2".into() })
+    pub fn decision_regions(
+        title: &str,
+        x: (f64, f64),
+        y: (f64, f64),
+        cells: Vec<Vec<i64>>,
+        points: Vec<(f64, f64, i64)>,
+    ) -> Self {
+        Figure::new(
+            title,
+            (520, 460),
+            Plot::Regions { x, y, cells, points, x_label: "x1".into(), y_label: "x2".into() },
+        )
     }
 
     /// A grid of images with captions. `images` is `[N, H, W]` or `[N, C, H, W]`
@@ -119,7 +137,8 @@ impl Figure {
         let size = images.size();
         ensure!(size.len() == 3 || size.len() == 4, "image_grid needs images [N, H, W] or [N, C, H, W], got {size:?}");
         let images = if size.len() == 3 { images.unsqueeze(1) } else { images.shallow_clone() };
-        let (n, c, h, w) = (size[0] as usize, images.size()[1] as usize, images.size()[2] as usize, images.size()[3] as usize);
+        let (n, c, h, w) =
+            (size[0] as usize, images.size()[1] as usize, images.size()[2] as usize, images.size()[3] as usize);
         ensure!(c == 1 || c == 3, "image_grid needs 1 or 3 channels, got {c}");
         let mut tiles = Vec::with_capacity(n);
         for i in 0..n {
@@ -190,7 +209,11 @@ impl Figure {
         let layers = per_epoch.iter().map(Vec::len).max().unwrap_or(0);
         let series = (0..layers)
             .map(|l| {
-                let pts = per_epoch.iter().enumerate().filter_map(|(e, v)| v.get(l).map(|f| ((e + 1) as f64, 100.0 * f))).collect();
+                let pts = per_epoch
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(e, v)| v.get(l).map(|f| ((e + 1) as f64, 100.0 * f)))
+                    .collect();
                 Series::line(&format!("hidden layer {}", l + 1), pts)
             })
             .collect();
@@ -205,17 +228,38 @@ impl Figure {
     /// ```
     pub fn confusion_matrix(matrix: &[Vec<u64>], classes: &[String]) -> Self {
         let values = matrix.iter().map(|r| r.iter().map(|&v| v as f64).collect()).collect();
-        let names: Vec<String> =
-            if classes.len() == matrix.len() { classes.to_vec() } else { (0..matrix.len()).map(|i| i.to_string()).collect() };
+        let names: Vec<String> = if classes.len() == matrix.len() {
+            classes.to_vec()
+        } else {
+            (0..matrix.len()).map(|i| i.to_string()).collect()
+        };
         Figure::new(
             "Confusion matrix",
             (560, 520),
-            Plot::Heatmap { values, rows: names.clone(), cols: names, x_label: "predicted".into(), y_label: "true".into(), integer: true },
+            Plot::Heatmap {
+                values,
+                rows: names.clone(),
+                cols: names,
+                x_label: "predicted".into(),
+                y_label: "true".into(),
+                integer: true,
+            },
         )
     }
 
     /// A heatmap of `values[row][col]` with labels (e.g. a hyperparameter sweep).
-    pub fn heatmap(title: &str, values: Vec<Vec<f64>>, rows: Vec<String>, cols: Vec<String>, x_label: &str, y_label: &str) -> Self {
-        Figure::new(title, (560, 460), Plot::Heatmap { values, rows, cols, x_label: x_label.into(), y_label: y_label.into(), integer: false })
+    pub fn heatmap(
+        title: &str,
+        values: Vec<Vec<f64>>,
+        rows: Vec<String>,
+        cols: Vec<String>,
+        x_label: &str,
+        y_label: &str,
+    ) -> Self {
+        Figure::new(
+            title,
+            (560, 460),
+            Plot::Heatmap { values, rows, cols, x_label: x_label.into(), y_label: y_label.into(), integer: false },
+        )
     }
 }

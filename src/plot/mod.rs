@@ -93,12 +93,41 @@ pub struct Tile {
 /// What a figure draws.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Plot {
-    Lines { series: Vec<Series>, x_label: String, y_label: String, y_range: Option<(f64, f64)> },
-    Regions { x: (f64, f64), y: (f64, f64), cells: Vec<Vec<i64>>, points: Vec<(f64, f64, i64)>, x_label: String, y_label: String },
-    Images { tiles: Vec<Tile>, cols: usize },
-    Heatmap { values: Vec<Vec<f64>>, rows: Vec<String>, cols: Vec<String>, x_label: String, y_label: String, integer: bool },
-    Histogram { groups: Vec<(String, Vec<f64>)>, bins: usize, x_label: String },
-    Grid { figures: Vec<Figure>, cols: usize },
+    Lines {
+        series: Vec<Series>,
+        x_label: String,
+        y_label: String,
+        y_range: Option<(f64, f64)>,
+    },
+    Regions {
+        x: (f64, f64),
+        y: (f64, f64),
+        cells: Vec<Vec<i64>>,
+        points: Vec<(f64, f64, i64)>,
+        x_label: String,
+        y_label: String,
+    },
+    Images {
+        tiles: Vec<Tile>,
+        cols: usize,
+    },
+    Heatmap {
+        values: Vec<Vec<f64>>,
+        rows: Vec<String>,
+        cols: Vec<String>,
+        x_label: String,
+        y_label: String,
+        integer: bool,
+    },
+    Histogram {
+        groups: Vec<(String, Vec<f64>)>,
+        bins: usize,
+        x_label: String,
+    },
+    Grid {
+        figures: Vec<Figure>,
+        cols: usize,
+    },
 }
 
 /// A figure: a title, a size in pixels, and what it draws.

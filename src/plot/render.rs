@@ -67,9 +67,13 @@ fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> Resu
             Ok(())
         }
         Plot::Lines { series, x_label, y_label, y_range } => lines(fig, area, series, x_label, y_label, *y_range),
-        Plot::Regions { x, y, cells, points, x_label, y_label } => regions(fig, area, *x, *y, cells, points, x_label, y_label),
+        Plot::Regions { x, y, cells, points, x_label, y_label } => {
+            regions(fig, area, *x, *y, cells, points, x_label, y_label)
+        }
         Plot::Images { tiles, cols } => images(fig, area, tiles, *cols),
-        Plot::Heatmap { values, rows, cols, x_label, y_label, integer } => heatmap(fig, area, values, rows, cols, x_label, y_label, *integer),
+        Plot::Heatmap { values, rows, cols, x_label, y_label, integer } => {
+            heatmap(fig, area, values, rows, cols, x_label, y_label, *integer)
+        }
         Plot::Histogram { groups, bins, x_label } => histogram(fig, area, groups, *bins, x_label),
     }
 }
@@ -178,7 +182,14 @@ fn regions<DB: DrawingBackend>(
         .y_label_area_size(50)
         .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
         .map_err(err)?;
-    chart.configure_mesh().disable_mesh().x_desc(x_label).y_desc(y_label).label_style((FAMILY, 13)).draw().map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style((FAMILY, 13))
+        .draw()
+        .map_err(err)?;
     let ny = cells.len();
     let nx = cells.first().map(Vec::len).unwrap_or(0);
     if nx > 0 && ny > 0 {
@@ -191,7 +202,10 @@ fn regions<DB: DrawingBackend>(
                 if i == nx || row[i] != row[start] {
                     let c = color(row[start].max(0) as usize).mix(0.25);
                     let y = yr.0 + j as f64 * dy;
-                    rects.push(Rectangle::new([(xr.0 + start as f64 * dx, y), (xr.0 + i as f64 * dx, y + dy)], c.filled()));
+                    rects.push(Rectangle::new(
+                        [(xr.0 + start as f64 * dx, y), (xr.0 + i as f64 * dx, y + dy)],
+                        c.filled(),
+                    ));
                     start = i;
                 }
             }
@@ -227,7 +241,8 @@ fn regions<DB: DrawingBackend>(
 }
 
 fn images<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, tiles: &[Tile], cols: usize) -> Result<()> {
-    let area = if fig.title.is_empty() { area.clone() } else { area.titled(&fig.title, title_style(18)).map_err(err)? };
+    let area =
+        if fig.title.is_empty() { area.clone() } else { area.titled(&fig.title, title_style(18)).map_err(err)? };
     let cols = cols.max(1);
     let rows = tiles.len().div_ceil(cols).max(1);
     let cells = area.split_evenly((rows, cols));
@@ -269,7 +284,8 @@ fn images<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, tiles
 
 /// Viridis, interpolated between five anchors; `t` in [0, 1].
 pub(crate) fn viridis(t: f64) -> RGBColor {
-    const A: [(f64, f64, f64); 5] = [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
+    const A: [(f64, f64, f64); 5] =
+        [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
     let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 } * 4.0;
     let i = (t.floor() as usize).min(3);
     let f = t - i as f64;
@@ -326,7 +342,10 @@ fn heatmap<DB: DrawingBackend>(
         for (c, &v) in row.iter().enumerate() {
             let c = c as i32;
             let t = (v - lo) / span;
-            let cell = [(SegmentValue::Exact(c), SegmentValue::Exact(y + 1)), (SegmentValue::Exact(c + 1), SegmentValue::Exact(y))];
+            let cell = [
+                (SegmentValue::Exact(c), SegmentValue::Exact(y + 1)),
+                (SegmentValue::Exact(c + 1), SegmentValue::Exact(y)),
+            ];
             chart.draw_series(std::iter::once(Rectangle::new(cell, viridis(t).filled()))).map_err(err)?;
             if nr * nc <= 400 {
                 let text = if !v.is_finite() {
@@ -342,7 +361,11 @@ fn heatmap<DB: DrawingBackend>(
                     plotters::style::text_anchor::VPos::Center,
                 ));
                 chart
-                    .draw_series(std::iter::once(Text::new(text, (SegmentValue::CenterOf(c), SegmentValue::CenterOf(y)), style)))
+                    .draw_series(std::iter::once(Text::new(
+                        text,
+                        (SegmentValue::CenterOf(c), SegmentValue::CenterOf(y)),
+                        style,
+                    )))
                     .map_err(err)?;
             }
         }
@@ -350,10 +373,22 @@ fn heatmap<DB: DrawingBackend>(
     Ok(())
 }
 
-fn histogram<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, groups: &[(String, Vec<f64>)], bins: usize, x_label: &str) -> Result<()> {
+fn histogram<DB: DrawingBackend>(
+    fig: &Figure,
+    area: &DrawingArea<DB, Shift>,
+    groups: &[(String, Vec<f64>)],
+    bins: usize,
+    x_label: &str,
+) -> Result<()> {
     let all = groups.iter().flat_map(|g| g.1.iter().copied()).filter(|v| v.is_finite());
     let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (lo, hi) = if lo.is_finite() && hi > lo { (lo, hi) } else if lo.is_finite() { (lo - 0.5, lo + 0.5) } else { (0.0, 1.0) };
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo - 0.5, lo + 0.5)
+    } else {
+        (0.0, 1.0)
+    };
     let bins = bins.max(1);
     let width = (hi - lo) / bins as f64;
     let counts: Vec<Vec<f64>> = groups
@@ -390,7 +425,10 @@ fn histogram<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, gr
         chart
             .draw_series(c.iter().enumerate().map(|(b, &v)| {
                 let x0 = lo + b as f64 * width;
-                Rectangle::new([(x0, 0.0), (x0 + width, v)], col.mix(if groups.len() > 1 { 0.45 } else { 0.8 }).filled())
+                Rectangle::new(
+                    [(x0, 0.0), (x0 + width, v)],
+                    col.mix(if groups.len() > 1 { 0.45 } else { 0.8 }).filled(),
+                )
             }))
             .map_err(err)?
             .label(name.clone())

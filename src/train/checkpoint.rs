@@ -20,7 +20,10 @@ pub fn save_checkpoint(model: &dyn Network, history: &History, dir: &Path) -> Re
     let part = crate::data::part_dir(dir);
     let _ = std::fs::remove_dir_all(&part);
     std::fs::create_dir_all(&part).with_context(|| format!("creating {}", part.display()))?;
-    model.var_store().save(part.join("weights.safetensors")).with_context(|| format!("saving weights into {}", part.display()))?;
+    model
+        .var_store()
+        .save(part.join("weights.safetensors"))
+        .with_context(|| format!("saving weights into {}", part.display()))?;
     history.save_csv(&part.join("history.csv"))?;
     let mb: Vec<String> = history.minibatch_loss.iter().map(|v| format!("{v:e}")).collect();
     std::fs::write(part.join("minibatch_loss.txt"), format!("{}\n{}", history.batches_per_epoch, mb.join("\n")))?;
@@ -35,14 +38,18 @@ pub fn save_checkpoint(model: &dyn Network, history: &History, dir: &Path) -> Re
 pub fn load_checkpoint(model: &mut dyn Network, dir: &Path) -> Result<History> {
     let weights: PathBuf = dir.join("weights.safetensors");
     ensure!(weights.is_file(), "{} is not a checkpoint: {} is missing", dir.display(), weights.display());
-    model
-        .var_store_mut()
-        .load(&weights)
-        .with_context(|| format!("loading {} into `{}` (is it the same architecture?)", weights.display(), model.describe()))?;
+    model.var_store_mut().load(&weights).with_context(|| {
+        format!("loading {} into `{}` (is it the same architecture?)", weights.display(), model.describe())
+    })?;
     let mut history = History::load_csv(&dir.join("history.csv"))?;
-    let mb = std::fs::read_to_string(dir.join("minibatch_loss.txt")).with_context(|| format!("reading {}", dir.join("minibatch_loss.txt").display()))?;
+    let mb = std::fs::read_to_string(dir.join("minibatch_loss.txt"))
+        .with_context(|| format!("reading {}", dir.join("minibatch_loss.txt").display()))?;
     let mut lines = mb.lines();
     history.batches_per_epoch = lines.next().and_then(|l| l.parse().ok()).unwrap_or(0);
-    history.minibatch_loss = lines.filter(|l| !l.is_empty()).map(|l| l.parse::<f64>()).collect::<Result<_, _>>().context("minibatch_loss.txt")?;
+    history.minibatch_loss = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| l.parse::<f64>())
+        .collect::<Result<_, _>>()
+        .context("minibatch_loss.txt")?;
     Ok(history)
 }

@@ -111,11 +111,14 @@ impl History {
     pub fn load_csv(path: &Path) -> Result<Self> {
         let df = crate::data::read_csv(path)?;
         let col = |n: &str| -> Result<Column> {
-            df.column(n).cloned().map_err(|_| anyhow::anyhow!("{} has no column `{n}`: not a tchlab history", path.display()))
+            df.column(n)
+                .cloned()
+                .map_err(|_| anyhow::anyhow!("{} has no column `{n}`: not a tchlab history", path.display()))
         };
         let epoch = col("epoch")?.cast(&DataType::UInt32)?;
         let split = col("split")?.cast(&DataType::String)?;
-        let [loss, acc, lr, secs] = ["loss", "accuracy", "lr", "seconds"].map(|n| col(n).and_then(|c| Ok(c.cast(&DataType::Float64)?)));
+        let [loss, acc, lr, secs] =
+            ["loss", "accuracy", "lr", "seconds"].map(|n| col(n).and_then(|c| Ok(c.cast(&DataType::Float64)?)));
         let (loss, acc, lr, secs) = (loss?, acc?, lr?, secs?);
         let mut h = History::default();
         for i in 0..df.height() {

@@ -31,9 +31,16 @@ impl Loss {
         let classes = *logits.size().last().unwrap_or(&0);
         let one_hot = || -> Result<Tensor> { Ok(targets.f_one_hot(classes)?.to_kind(logits.kind())) };
         Ok(match self {
-            Loss::CrossEntropy | Loss::Nll => logits.f_log_softmax(-1, Kind::Float)?.f_nll_loss(targets, None::<Tensor>, Reduction::Mean, -100)?,
+            Loss::CrossEntropy | Loss::Nll => {
+                logits.f_log_softmax(-1, Kind::Float)?.f_nll_loss(targets, None::<Tensor>, Reduction::Mean, -100)?
+            }
             Loss::SigmoidMse => logits.sigmoid().f_mse_loss(&one_hot()?, Reduction::Mean)?,
-            Loss::BinaryCrossEntropy => logits.f_binary_cross_entropy_with_logits(&one_hot()?, None::<Tensor>, None::<Tensor>, Reduction::Mean)?,
+            Loss::BinaryCrossEntropy => logits.f_binary_cross_entropy_with_logits(
+                &one_hot()?,
+                None::<Tensor>,
+                None::<Tensor>,
+                Reduction::Mean,
+            )?,
         })
     }
 

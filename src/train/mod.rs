@@ -10,4 +10,6 @@ pub use checkpoint::{load_checkpoint, save_checkpoint};
 pub use history::{EpochRecord, History};
 pub use loss::Loss;
 pub use optim::{LrSchedule, OptimizerKind};
-pub use trainer::{DeadUnits, Evaluation, GradNorms, Hook, TrainConfig, Trainer, check_shapes, dead_fractions, evaluate};
+pub use trainer::{
+    DeadUnits, Evaluation, GradNorms, Hook, TrainConfig, Trainer, check_shapes, dead_fractions, evaluate,
+};

@@ -43,7 +43,9 @@ impl OptimizerKind {
             OptimizerKind::Sgd { lr, momentum, weight_decay } => {
                 nn::Sgd { momentum, dampening: 0.0, wd: weight_decay, nesterov: false }.build(vs, lr)?
             }
-            OptimizerKind::Adam { lr, weight_decay } => nn::Adam { wd: weight_decay, ..Default::default() }.build(vs, lr)?,
+            OptimizerKind::Adam { lr, weight_decay } => {
+                nn::Adam { wd: weight_decay, ..Default::default() }.build(vs, lr)?
+            }
         })
     }
 

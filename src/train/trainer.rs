@@ -207,7 +207,13 @@ impl Trainer {
     /// Continues a run whose `history` is given (e.g. from a checkpoint) up to
     /// `config.epochs` epochs in all. With the same seeds the result equals an
     /// uninterrupted run for optimisers without state (plain SGD).
-    pub fn fit_from(&mut self, model: &mut dyn Network, train: &DataLoader, valid: Option<&DataLoader>, mut history: History) -> Result<History> {
+    pub fn fit_from(
+        &mut self,
+        model: &mut dyn Network,
+        train: &DataLoader,
+        valid: Option<&DataLoader>,
+        mut history: History,
+    ) -> Result<History> {
         check_shapes(model, train)?;
         if let Some(v) = valid {
             check_shapes(model, v)?;
@@ -222,8 +228,10 @@ impl Trainer {
         let bar = (c.verbose && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new(((c.epochs.saturating_sub(start)) * train.len()) as u64);
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} batches {elapsed_precise} eta {eta} {msg}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} batches {elapsed_precise} eta {eta} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             bar
         });
@@ -235,7 +243,8 @@ impl Trainer {
             for (b, batch) in train.epoch(epoch as u64 - 1).enumerate() {
                 let batch = batch.with_context(|| format!("loading batch {b} of epoch {epoch}"))?;
                 let logits = model.forward_t(&batch.inputs, true);
-                let loss = c.loss.compute(&logits, &batch.labels).with_context(|| format!("epoch {epoch}, batch {b}"))?;
+                let loss =
+                    c.loss.compute(&logits, &batch.labels).with_context(|| format!("epoch {epoch}, batch {b}"))?;
                 let value = loss.double_value(&[]);
                 if !value.is_finite() {
                     bail!(

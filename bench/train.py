@@ -1,0 +1,45 @@
+"""Training-loop benchmark (PyTorch twin of bench/train.rs): the same models, data in
+memory, batch 100, SGD 0.1, one `loss.item()` per step. Prints one JSON line per model."""
+import gzip, json, os, resource, sys, time
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+torch.set_num_threads(threads)
+mirror = os.environ.get("TCHLAB_MNIST_MIRROR", "data/mnist").split(",")[0]
+
+def idx(name):
+    with gzip.open(os.path.join(mirror, name)) as f:
+        raw = f.read()
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return torch.from_numpy(np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims).copy())
+
+x = idx("train-images-idx3-ubyte.gz").reshape(60000, 784).float() / 255.0
+y = idx("train-labels-idx1-ubyte.gz").long()
+
+for name, hidden, act in [("784-100-10 sigmoid", [100], torch.nn.Sigmoid), ("784-256-256-10 relu", [256, 256], torch.nn.ReLU)]:
+    torch.manual_seed(1)
+    layers, prev = [], 784
+    for h in hidden:
+        layers += [torch.nn.Linear(prev, h), act()]
+        prev = h
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(prev, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    times = []
+    for epoch in range(4):
+        t = time.perf_counter()
+        perm = torch.randperm(60000)
+        for b in range(600):
+            i = perm[b * 100:(b + 1) * 100]
+            logits = model(x[i])
+            loss = F.cross_entropy(logits, y[i])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            last = loss.item()
+        times.append(time.perf_counter() - t)
+    steady = sorted(times[1:])
+    print(json.dumps({"impl": "pytorch", "model": name, "threads": threads, "seconds_per_epoch": round(steady[len(steady) // 2], 4),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "final_loss": round(last, 4)}))

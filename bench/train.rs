@@ -1,0 +1,67 @@
+//! Training-loop benchmark (tchlab side): seconds per epoch of the lecture's MNIST MLPs,
+//! data in memory, same settings as `bench/train.py`. Prints one JSON line per model.
+//!
+//! `cargo run --release --example bench_train -- THREADS`
+use std::time::Instant;
+
+use tchlab::prelude::*;
+
+fn main() -> anyhow::Result<()> {
+    let threads: usize = std::env::args().nth(1).and_then(|t| t.parse().ok()).unwrap_or(2);
+    tchlab::env::set_threads(Some(threads));
+    let mnist = Mnist::load(MnistKind::Digits)?;
+    // Same data in memory as the twin: float pixels in [0, 1].
+    let x = mnist.train(Scaling::Unit).scaled_inputs().reshape([60000, 784]);
+    let train = TensorDataset::new(x, mnist.train_labels.shallow_clone(), Scaling::None)?;
+    let loader = DataLoader::new(train, 100)?.shuffle(1);
+    // Matrix-multiply peak of this machine with these threads.
+    let a = Tensor::randn([2048, 2048], tch::kind::FLOAT_CPU);
+    let _ = a.matmul(&a);
+    let t = Instant::now();
+    for _ in 0..10 {
+        let _ = a.matmul(&a);
+    }
+    let peak = 10.0 * 2.0 * 2048f64.powi(3) / t.elapsed().as_secs_f64();
+    for (name, hidden, act) in [
+        ("784-100-10 sigmoid", vec![100], Activation::Sigmoid),
+        ("784-256-256-10 relu", vec![256, 256], Activation::Relu),
+    ] {
+        let cfg = MlpConfig::new(784, &hidden, 10).activation(act);
+        let mut model = Mlp::new(&cfg, 1)?;
+        let mut times = Vec::new();
+        let mut history = History::default();
+        for epoch in 1..=4 {
+            let t = Instant::now();
+            let tc = TrainConfig::sgd(0.1, epoch).quiet().eval_train(false);
+            history = Trainer::new(tc).fit_from(&mut model, &loader, None, history)?;
+            times.push(t.elapsed().as_secs_f64());
+        }
+        let mut steady = times[1..].to_vec();
+        steady.sort_by(f64::total_cmp);
+        let seconds = steady[steady.len() / 2];
+        // Multiply-adds per example: forward 1×, backward 2× (input gradients skipped for layer 1).
+        let mut sizes = vec![784i64];
+        sizes.extend(&hidden);
+        sizes.push(10);
+        let macs: i64 = sizes.windows(2).map(|w| w[0] * w[1]).sum();
+        let flops = 60000.0 * 2.0 * (3 * macs - 784 * sizes[1]) as f64;
+        println!(
+            "{{\"impl\":\"tchlab\",\"model\":\"{name}\",\"threads\":{threads},\"seconds_per_epoch\":{seconds:.4},\"gflop_per_epoch\":{:.2},\"matmul_peak_gflops\":{:.1},\"peak_rss_mb\":{:.0},\"final_loss\":{:.4}}}",
+            flops / 1e9,
+            peak / 1e9,
+            peak_rss_mb(),
+            history.minibatch_loss.last().unwrap_or(&f64::NAN)
+        );
+    }
+    Ok(())
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(f64::NAN)
+        / 1024.0
+}
