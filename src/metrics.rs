@@ -45,13 +45,7 @@ impl Predictions {
             let labels = batch.labels.to_device(tch::Device::Cpu);
             let probs = loss.probabilities(&logits);
             let (conf, pred) = probs.max_dim(-1, false);
-            let per_example: Vec<f64> = (0..labels.size()[0])
-                .map(|i| {
-                    let l = logits.narrow(0, i, 1);
-                    let t = labels.narrow(0, i, 1);
-                    loss.compute(&l, &t).map(|v| v.double_value(&[]))
-                })
-                .collect::<Result<_>>()?;
+            let per_example = Vec::<f64>::try_from(loss.per_example(&logits, &labels)?.to_kind(Kind::Double))?;
             let pred = Vec::<i64>::try_from(pred)?;
             let conf = Vec::<f64>::try_from(conf.to_kind(Kind::Double))?;
             let tgt = Vec::<i64>::try_from(labels)?;

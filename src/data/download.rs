@@ -101,9 +101,14 @@ pub fn fetch_file(name: &str, mirrors: &[String], dir: &Path, verify: &dyn Fn(&[
     )
 }
 
-/// Writes `bytes` to `path` through `path.part` and a rename.
+/// Writes `bytes` to `path` through a temporary `path.part-PID-N` and a rename (unique,
+/// so that concurrent writers of the same file never mix their bytes).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let part = part_path(path);
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut part = part_path(path).into_os_string();
+    part.push(format!("-{}-{n}", std::process::id()));
+    let part = PathBuf::from(part);
     let result = (|| {
         let mut f = std::fs::File::create(&part).with_context(|| format!("creating {}", part.display()))?;
         f.write_all(bytes).with_context(|| format!("writing {}", part.display()))?;

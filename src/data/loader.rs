@@ -111,16 +111,18 @@ impl DataLoader {
     }
 
     /// The batches of `epoch` (epochs count from 0); the order depends only on the
-    /// seed and the epoch.
+    /// seed and the epoch. Random transforms (augmentation) apply only in shuffled
+    /// loaders, so evaluation loaders see the plain images.
     pub fn epoch(&self, epoch: u64) -> impl Iterator<Item = Result<Batch>> + '_ {
         let order = self.order(epoch);
-        let aug_seed = mix(self.shuffle.unwrap_or(0x7c4b) ^ mix(epoch ^ 0xA5A5));
+        let aug_seed = self.shuffle.map_or(0, |seed| mix(seed ^ mix(epoch ^ 0xA5A5)));
         let batch_size = self.batch_size;
         let batches = self.len();
         (0..batches).map(move |b| {
             let end = ((b + 1) * batch_size).min(order.len());
             let indices = order[b * batch_size..end].to_vec();
-            let (x, y) = self.dataset.batch(&indices, mix(aug_seed ^ b as u64))?;
+            let seed = if aug_seed == 0 { 0 } else { mix(aug_seed ^ b as u64) | 1 };
+            let (x, y) = self.dataset.batch(&indices, seed)?;
             Ok(Batch { inputs: x.to_device(self.device), labels: y.to_device(self.device), indices })
         })
     }

@@ -52,7 +52,7 @@ super::settings! {
 impl Config {
     /// CI: the same main model; lighter sweeps.
     pub fn ci() -> Self {
-        Config { sweep_epochs: 20, ..Self::lecture() }
+        Config { sweep_epochs: 10, sweep_sizes: List(vec![250, 1000, 4000]), ..Self::lecture() }
     }
 }
 

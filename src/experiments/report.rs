@@ -50,6 +50,11 @@ impl Report {
         self.metrics.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }
 
+    /// A result by name, NaN when the experiment did not record it.
+    pub fn value(&self, name: &str) -> f64 {
+        self.get(name).unwrap_or(f64::NAN)
+    }
+
     /// A figure by name.
     pub fn figure(&self, name: &str) -> Option<&Figure> {
         self.figures.iter().find(|(n, _)| n == name).map(|(_, f)| f)

@@ -29,7 +29,7 @@ pub(crate) fn svg(fig: &Figure) -> Result<String> {
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (fig.width, fig.height)).into_drawing_area();
-        draw(fig, &root)?;
+        draw(fig, &root, false)?;
         root.present().map_err(err)?;
     }
     Ok(out)
@@ -41,7 +41,7 @@ pub(crate) fn png(fig: &Figure) -> Result<Vec<u8>> {
     let mut buf = vec![255u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        draw(fig, &root)?;
+        draw(fig, &root, true)?;
         root.present().map_err(err)?;
     }
     let img = image::RgbImage::from_raw(w, h, buf).ok_or_else(|| anyhow!("PNG buffer has the wrong size"))?;
@@ -55,14 +55,16 @@ pub(crate) fn color(i: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> Result<()> {
+/// `bitmap`: the target is a raster image (the rasteriser sets a colon too close to a
+/// preceding `t`/`T`, so captions get a hair space there).
+fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, bitmap: bool) -> Result<()> {
     area.fill(&WHITE).map_err(err)?;
     match &fig.plot {
         Plot::Grid { figures, cols } => {
             let rows = figures.len().div_ceil(*cols).max(1);
             let cells = area.split_evenly((rows, *cols));
             for (f, cell) in figures.iter().zip(cells.iter()) {
-                draw(f, cell)?;
+                draw(f, cell, bitmap)?;
             }
             Ok(())
         }
@@ -70,7 +72,7 @@ fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> Resu
         Plot::Regions { x, y, cells, points, x_label, y_label } => {
             regions(fig, area, *x, *y, cells, points, x_label, y_label)
         }
-        Plot::Images { tiles, cols } => images(fig, area, tiles, *cols),
+        Plot::Images { tiles, cols } => images(fig, area, tiles, *cols, bitmap),
         Plot::Heatmap { values, rows, cols, x_label, y_label, integer } => {
             heatmap(fig, area, values, rows, cols, x_label, y_label, *integer)
         }
@@ -96,6 +98,19 @@ fn bounds(points: impl Iterator<Item = (f64, f64)>) -> ((f64, f64), (f64, f64)) 
     (if x1 > x0 { (x0, x1) } else { pad(x0, x1, 0.5) }, pad(y0, y1, 0.05))
 }
 
+/// Tick labels with as many decimals as the axis span needs (scientific for tiny spans).
+fn tick_format(span: f64) -> impl Fn(&f64) -> String {
+    move |v: &f64| {
+        if span > 0.0 && span < 1e-3 {
+            format!("{v:.2e}")
+        } else {
+            let decimals = (1.0 - span.max(1e-12).log10().floor()).clamp(0.0, 4.0) as usize;
+            let text = format!("{v:.decimals$}");
+            if text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { "0".into() } else { text }
+        }
+    }
+}
+
 fn title_style(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&BLACK)
 }
@@ -119,10 +134,13 @@ fn lines<DB: DrawingBackend>(
         .y_label_area_size(62)
         .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
         .map_err(err)?;
+    let (fx, fy) = (tick_format(xr.1 - xr.0), tick_format(yr.1 - yr.0));
     chart
         .configure_mesh()
         .x_desc(x_label)
         .y_desc(y_label)
+        .x_label_formatter(&fx)
+        .y_label_formatter(&fy)
         .label_style((FAMILY, 13))
         .axis_desc_style((FAMILY, 14))
         .light_line_style(RGBColor(235, 235, 235))
@@ -240,7 +258,13 @@ fn regions<DB: DrawingBackend>(
     Ok(())
 }
 
-fn images<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, tiles: &[Tile], cols: usize) -> Result<()> {
+fn images<DB: DrawingBackend>(
+    fig: &Figure,
+    area: &DrawingArea<DB, Shift>,
+    tiles: &[Tile],
+    cols: usize,
+    bitmap: bool,
+) -> Result<()> {
     let area =
         if fig.title.is_empty() { area.clone() } else { area.titled(&fig.title, title_style(18)).map_err(err)? };
     let cols = cols.max(1);
@@ -250,7 +274,8 @@ fn images<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, tiles
         let (w, h) = cell.dim_in_pixel();
         let caption_h = 20i32;
         if !tile.caption.is_empty() {
-            cell.draw(&Text::new(tile.caption.clone(), (4, 3), (FAMILY, 14).into_font().color(&BLACK))).map_err(err)?;
+            let caption = if bitmap { tile.caption.replace(':', "\u{200A}:") } else { tile.caption.clone() };
+            cell.draw(&Text::new(caption, (4, 3), (FAMILY, 14).into_font().color(&BLACK))).map_err(err)?;
         }
         let avail_w = w as i32 - 8;
         let avail_h = h as i32 - caption_h - 4;
@@ -321,7 +346,7 @@ fn heatmap<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(70)
-        .build_cartesian_2d((0..nc).into_segmented(), (0..nr).into_segmented())
+        .build_cartesian_2d((0..nc - 1).into_segmented(), (0..nr - 1).into_segmented())
         .map_err(err)?;
     chart
         .configure_mesh()

@@ -44,6 +44,32 @@ impl Loss {
         })
     }
 
+    /// The loss of each example `[B]` (the mean of it is [`Loss::compute`]).
+    ///
+    /// ```
+    /// use tchlab::train::Loss;
+    /// let logits = tch::Tensor::from_slice(&[2.0f32, 0.0, 0.0, 2.0]).reshape([2, 2]);
+    /// let t = tch::Tensor::from_slice(&[0i64, 0]);
+    /// let each = Loss::CrossEntropy.per_example(&logits, &t).unwrap();
+    /// let mean = Loss::CrossEntropy.compute(&logits, &t).unwrap();
+    /// assert!((each.mean(tch::Kind::Float) - mean).abs().double_value(&[]) < 1e-6);
+    /// ```
+    pub fn per_example(&self, logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+        let classes = *logits.size().last().unwrap_or(&0);
+        let one_hot = || -> Result<Tensor> { Ok(targets.f_one_hot(classes)?.to_kind(logits.kind())) };
+        Ok(match self {
+            Loss::CrossEntropy | Loss::Nll => {
+                -logits.f_log_softmax(-1, Kind::Float)?.f_gather(1, &targets.unsqueeze(1), false)?.squeeze_dim(1)
+            }
+            Loss::SigmoidMse => {
+                (logits.sigmoid() - one_hot()?).square().mean_dim([-1i64].as_slice(), false, Kind::Float)
+            }
+            Loss::BinaryCrossEntropy => logits
+                .f_binary_cross_entropy_with_logits(&one_hot()?, None::<Tensor>, None::<Tensor>, Reduction::None)?
+                .mean_dim([-1i64].as_slice(), false, Kind::Float),
+        })
+    }
+
     /// Class probabilities implied by the loss: softmax, or sigmoid for the sigmoid losses.
     pub fn probabilities(&self, logits: &Tensor) -> Tensor {
         match self {

@@ -35,6 +35,8 @@ pub struct TrainConfig {
     pub eval_train: bool,
     /// Print one line per epoch (and a progress bar on a terminal).
     pub verbose: bool,
+    /// Batch size of the evaluation passes over the training set.
+    pub eval_batch: usize,
 }
 
 impl TrainConfig {
@@ -48,6 +50,7 @@ impl TrainConfig {
             seed: 1,
             eval_train: true,
             verbose: true,
+            eval_batch: 1000,
         }
     }
 
@@ -221,6 +224,8 @@ impl Trainer {
         ensure!(!train.is_empty(), "the training loader yields no batch: lower the batch size or turn off drop_last");
         let c = self.config.clone();
         let mut opt = c.optimizer.build(model.var_store())?;
+        let train_eval =
+            DataLoader::from_arc(train.dataset().clone(), c.eval_batch.max(1))?.device(train.target_device());
         let start = history.epochs_done();
         let offset = history.epochs.last().map(|r| r.seconds).unwrap_or(0.0);
         history.batches_per_epoch = train.len();
@@ -273,7 +278,7 @@ impl Trainer {
             }
             let seconds_train = clock.elapsed().as_secs_f64() + offset;
             let train_eval = if c.eval_train {
-                evaluate(model, train, c.loss)?
+                evaluate(model, &train_eval, c.loss)?
             } else {
                 Evaluation { loss: sum_loss / seen as f64, accuracy: correct as f64 / seen as f64, count: seen }
             };
