@@ -35,6 +35,7 @@ fn runner_fails_on_a_panic_and_on_an_error() {
     assert!(text.contains("FAILED panics.ipynb"), "{text}");
     assert!(text.contains("panic"), "the panic was not reported:\n{text}");
     assert!(text.contains("FAILED error.ipynb"), "{text}");
+    assert!(text.contains("error (stderr): No such file or directory"), "the cell's Err was not reported:\n{text}");
     assert!(text.contains("0 passed, 2 failed"), "{text}");
 }
 

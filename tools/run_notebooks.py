@@ -2,7 +2,8 @@
 """Execute tchlab notebooks headless with the project kernel and check them.
 
 A notebook fails when a cell errors, when any output contains a Rust panic or an
-`Error:` line, when it produced no figure (image/png or image/svg+xml output), or
+`Error:` line, when a cell wrote to stderr (evcxr's report of an `Err` returned by a cell),
+when it produced no figure (image/png or image/svg+xml output), or
 when a `RESULT name=value` line it printed is outside the tolerance given in
 notebooks/targets.json (or a target listed there was never printed).
 
@@ -39,7 +40,7 @@ def output_texts(out):
 
 
 def check(nb, targets):
-    problems, figures, results = [], 0, {}
+    problems, figures, results, stderr_cells = [], 0, {}, set()
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -48,6 +49,12 @@ def check(nb, targets):
                 problems.append(f"cell {index}: error output: {out.get('ename', '')} {out.get('evalue', '')[:300]}")
             if any(m in out.get("data", {}) for m in FIGURE_MIMES):
                 figures += 1
+            # evcxr reports an `Err` returned by a cell (`?`) as bare text on stderr;
+            # tchlab and the notebooks write nothing else there.
+            if out.get("output_type") == "stream" and out.get("name") == "stderr" and index not in stderr_cells:
+                stderr_cells.add(index)
+                first = next((l for l in out.get("text", "").splitlines() if l.strip()), "")
+                problems.append(f"cell {index}: error (stderr): {first[:300]}")
             for text in output_texts(out):
                 if PANIC.search(text):
                     line = next((l for l in text.splitlines() if "panicked" in l), "")
