@@ -140,7 +140,7 @@ pub(crate) enum Plot {
 /// let png = fig.to_png().unwrap();
 /// assert_eq!(&png[1..4], b"PNG");
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Figure {
     /// Title drawn above the chart.
     pub title: String,
@@ -149,6 +149,13 @@ pub struct Figure {
     /// Height in pixels.
     pub height: u32,
     pub(crate) plot: Plot,
+}
+
+impl std::fmt::Debug for Figure {
+    /// Title and size only: a figure's data can be megabytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Figure({:?}, {}×{})", self.title, self.width, self.height)
+    }
 }
 
 impl Figure {
