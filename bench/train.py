@@ -1,20 +1,13 @@
 """Training-loop benchmark (PyTorch twin of bench/train.rs): the same models, data in
 memory, batch 100, SGD 0.1, one `loss.item()` per step. Prints one JSON line per model."""
-import gzip, json, os, resource, sys, time
-import numpy as np
+import json, os, resource, sys, time
 import torch
 import torch.nn.functional as F
 
-threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-torch.set_num_threads(threads)
-mirror = os.environ.get("TCHLAB_MNIST_MIRROR", "data/mnist").split(",")[0]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import idx  # the IDX reader of the data benchmark (sets the thread count too)
 
-def idx(name):
-    with gzip.open(os.path.join(mirror, name)) as f:
-        raw = f.read()
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return torch.from_numpy(np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims).copy())
+threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 
 x = idx("train-images-idx3-ubyte.gz").reshape(60000, 784).float() / 255.0
 y = idx("train-labels-idx1-ubyte.gz").long()
