@@ -67,7 +67,7 @@ pub fn run(c: &Config) -> Result<Report> {
             root.display()
         );
     }
-    let device = super::device(&c.device)?;
+    let device = crate::env::device(&c.device)?;
     let s = c.size;
     let plain = Transforms::new().then(Transform::Rgb).then(Transform::Resize { width: s, height: s });
     let (mean, std) = channel_mean_std(&ImageFolder::open(root.join("train"))?.transforms(plain.clone())?)?;

@@ -58,7 +58,7 @@ impl Config {
 pub fn open_layout(dir: &std::path::Path) -> Result<[CsvImageDataset; 3]> {
     let names = ["mnist_train", "mnist_valid", "mnist_test"];
     if !names.iter().all(|n| dir.join(format!("{n}.csv")).is_file()) {
-        let mnist = super::load_mnist(MnistKind::Digits)?;
+        let mnist = crate::data::Mnist::load(MnistKind::Digits)?;
         export_lecture_layout(&mnist, dir)?;
         println!("wrote the custom layout (3 × 256 PNG files + CSV) to {}", dir.display());
     }

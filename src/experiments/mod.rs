@@ -115,17 +115,6 @@ pub fn find(name: &str) -> Result<Experiment> {
     }
 }
 
-/// Loads MNIST (or Fashion-MNIST) through the settings, with a message that says how
-/// to get it when it is missing.
-pub(crate) fn load_mnist(kind: crate::data::MnistKind) -> Result<crate::data::Mnist> {
-    crate::data::Mnist::load(kind)
-}
-
-/// The device from settings (`TCHLAB_DEVICE`, default auto).
-pub(crate) fn device(request: &str) -> Result<tch::Device> {
-    crate::env::device(request)
-}
-
 /// MNIST splits as datasets: the first `train` images (0 = all 60,000, minus the
 /// validation images), the last `valid` training images, and the test set.
 pub(crate) struct MnistSplits {
@@ -140,7 +129,7 @@ pub(crate) fn mnist_splits(
     train: usize,
     valid: usize,
 ) -> Result<MnistSplits> {
-    let m = load_mnist(kind)?;
+    let m = crate::data::Mnist::load(kind)?;
     let n = m.train_labels.size()[0];
     let valid_start = n - valid as i64;
     let train_end = if train == 0 { valid_start } else { (train as i64).min(valid_start) };

@@ -80,7 +80,7 @@ pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let mut report = Report::new("sigmoid-vs-softmax");
     report.settings = c.to_params().entries();
-    let device = super::device(&c.device)?;
+    let device = crate::env::device(&c.device)?;
     let data = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
     let train = DataLoader::new(data.train, c.batch)?.shuffle(c.seed).device(device);
     let test = DataLoader::new(data.test, 1000)?.device(device);

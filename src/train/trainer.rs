@@ -276,14 +276,13 @@ impl Trainer {
                     bar.inc(1);
                 }
             }
-            let seconds_train = clock.elapsed().as_secs_f64() + offset;
             let train_eval = if c.eval_train {
                 evaluate(model, &train_eval, c.loss)?
             } else {
                 Evaluation { loss: sum_loss / seen as f64, accuracy: correct as f64 / seen as f64, count: seen }
             };
             let seconds = clock.elapsed().as_secs_f64() + offset;
-            history.push(epoch, "train", train_eval.loss, train_eval.accuracy, lr, seconds_train.max(seconds));
+            history.push(epoch, "train", train_eval.loss, train_eval.accuracy, lr, seconds);
             let mut line = format!(
                 "epoch {epoch:>3}/{} | train loss {:.4} acc {:.2}%",
                 c.epochs,
