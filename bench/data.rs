@@ -51,7 +51,7 @@ fn main() -> anyhow::Result<()> {
         let b = m.test(Scaling::Unit).scaled_inputs();
         Ok((a.size()[0] + b.size()[0]) as usize)
     })?;
-    line("mnist_gz_to_float", 1, s, n);
+    line("mnist_gz_to_float", 2, s, n); // the two image files decompress in parallel
     // (2) One epoch of shuffled batches of 100 over MNIST in memory.
     let m = Mnist::load_dir(MnistKind::Digits, &mnist_dir)?;
     let loader = DataLoader::new(m.train(Scaling::Unit), 100)?.shuffle(1);

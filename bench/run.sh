@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks, tchlab vs PyTorch 2.13.0 (the same libtorch), same machine,
 # same thread count, same files. Prints the tables for the README.
-#   make bench            (THREADS=2 by default)
+#   make bench            (THREADS=2, ROUNDS=3 by default)
+# The two sides run alternately ROUNDS times and the tables take each side's best
+# round: on a shared machine the noise between runs is larger than the differences.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
 OUT=target/bench
 mkdir -p "$OUT"
 export TCHLAB_MNIST_MIRROR=${TCHLAB_MNIST_MIRROR:-$PWD/data/mnist}
 cargo build --release --quiet --example bench_train --example bench_data
-for kind in train data; do
-    target/release/examples/bench_$kind "$THREADS" "$OUT" | tee "$OUT/$kind-tchlab.jsonl"
-    .venv/bin/python bench/$kind.py "$THREADS" "$OUT" | tee "$OUT/$kind-pytorch.jsonl"
+rm -f "$OUT"/*.jsonl
+for round in $(seq "$ROUNDS"); do
+    for kind in train data; do
+        target/release/examples/bench_$kind "$THREADS" "$OUT" | tee -a "$OUT/$kind-tchlab.jsonl"
+        .venv/bin/python bench/$kind.py "$THREADS" "$OUT" | tee -a "$OUT/$kind-pytorch.jsonl"
+    done
 done
 .venv/bin/python bench/table.py "$OUT"

@@ -209,6 +209,28 @@ pub fn set_threads(threads: Option<usize>) {
     }
 }
 
+/// Keeps large allocations (batches, activations, gradients: tens of KB to MB, freed and
+/// made again every step) inside glibc's heap instead of mapping and unmapping them, and
+/// page-faulting fresh zeroed pages, on every step. Process-wide and done once;
+/// [`DataLoader`](crate::data::DataLoader) and [`Trainer`](crate::train::Trainer) call it.
+///
+/// ```
+/// tchlab::env::tune_allocator();
+/// ```
+pub fn tune_allocator() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    ONCE.call_once(|| {
+        // SAFETY: mallopt only changes glibc's allocation thresholds; any value is valid.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+        }
+    });
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    ONCE.call_once(|| {});
+}
+
 /// One line of the [`doctor`] report.
 #[derive(Clone, Debug)]
 pub struct Check {

@@ -302,6 +302,40 @@ fn transforms_flip_normalise_and_mean_std() {
 }
 
 #[test]
+fn resize_and_scaled_jpeg_decoding_match_full_decoding() {
+    // A smooth colour photo-like image, saved as JPEG.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("photo.jpg");
+    let img = image::RgbImage::from_fn(500, 374, |x, y| {
+        image::Rgb([(x * 255 / 499) as u8, (y * 255 / 373) as u8, (((x + y) / 4) % 256) as u8])
+    });
+    image::DynamicImage::ImageRgb8(img).to_rgb8().save(&path).unwrap();
+    let t = Transforms::new().then(Transform::Rgb).then(Transform::Resize { width: 64, height: 64 });
+    // Decoded at 1/4 scale (125 x 94, still at least 64 x 64) ...
+    let fast = t.open(&path).unwrap();
+    assert_eq!((fast.width(), fast.height()), (125, 94));
+    let (a, shape) = t.apply(fast, 0).unwrap();
+    assert_eq!(shape, vec![3, 64, 64]);
+    // ... gives the same picture as decoding every pixel and resizing with the image crate.
+    let full = image::open(&path).unwrap().resize_exact(64, 64, image::imageops::FilterType::Triangle);
+    let (b, _) = Transforms::new().apply(full, 0).unwrap();
+    let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    let mean = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
+    assert!(mean < 0.01 && worst < 0.08, "mean difference {mean}, worst {worst}");
+    // A resize to the full size keeps a constant image constant; a non-JPEG file and a
+    // pipeline without a leading resize decode every pixel.
+    let gray = image::DynamicImage::ImageLuma8(image::GrayImage::from_pixel(37, 23, image::Luma([77])));
+    let (v, shape) = Transforms::new().then(Transform::Resize { width: 8, height: 5 }).apply(gray, 0).unwrap();
+    assert_eq!(shape, vec![1, 5, 8]);
+    assert!(v.iter().all(|x| (x - 77.0 / 255.0).abs() < 1e-6), "{v:?}");
+    let flip_first = Transforms::new().then(Transform::RandomResizedCrop { width: 64, height: 64, scale: (0.5, 1.0) });
+    assert_eq!(flip_first.open(&path).unwrap().width(), 500);
+    std::fs::write(dir.path().join("bad.jpg"), [0xFF, 0xD8, 0xFF, 0x00, 1, 2, 3]).unwrap();
+    let e = err(t.open(&dir.path().join("bad.jpg")));
+    assert!(e.contains("cannot decode") && e.contains("bad.jpg"), "{e}");
+}
+
+#[test]
 fn xor_data_matches_the_lecture_and_the_shipped_csv() {
     let xor = Xor::lecture();
     assert_eq!(xor.points.len(), 750);

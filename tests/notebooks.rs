@@ -54,4 +54,38 @@ fn lecture_notebooks_run_clean() {
     println!("{text}");
     println!("[make test] notebooks              {:4.0}s", start.elapsed().as_secs_f64());
     assert!(ok, "some notebooks failed:\n{text}");
+    cli_reproduces_notebook("sigmoid-vs-softmax", "04-sigmoid-mse-vs-softmax-ce");
+}
+
+/// `tchlab run EXPERIMENT` with the lecture's settings must print, bit for bit, the
+/// numbers the notebook printed (same code, same seed, same threads).
+fn cli_reproduces_notebook(experiment: &str, notebook: &str) {
+    let read = |path: &Path| -> serde_json::Value {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let printed = read(&root().join("target/notebooks/summary.json"))[notebook]["results"].clone();
+    let printed = printed.as_object().unwrap_or_else(|| panic!("no RESULT lines from {notebook}"));
+    let out = root().join("target/cli").join(experiment);
+    let _ = std::fs::remove_dir_all(&out);
+    let start = std::time::Instant::now();
+    let status = Command::new(env!("CARGO_BIN_EXE_tchlab"))
+        .args(["run", experiment, "--out"])
+        .arg(&out)
+        .status()
+        .expect("running tchlab");
+    assert!(status.success(), "tchlab run {experiment} failed");
+    let metrics = read(&out.join("summary.json"))["metrics"].clone();
+    let mut compared = 0;
+    for (name, value) in printed {
+        let cli = metrics[name].as_f64().unwrap_or_else(|| panic!("summary.json of {experiment} lacks {name}"));
+        let notebook_value = value.as_f64().unwrap();
+        assert_eq!(cli.to_bits(), notebook_value.to_bits(), "{name}: CLI {cli} vs notebook {notebook_value}");
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {compared} numbers compared");
+    println!(
+        "[make test] tchlab run {experiment} reproduced {compared} numbers of {notebook} exactly ({:.0}s)",
+        start.elapsed().as_secs_f64()
+    );
 }

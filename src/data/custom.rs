@@ -187,7 +187,9 @@ impl Dataset for CsvImageDataset {
             .get(index)
             .ok_or_else(|| anyhow::anyhow!("index {index} is out of range for {}", self.csv.display()))?;
         let row = index + 1;
-        let image = image::open(path)
+        let image = self
+            .transforms
+            .open(path)
             .with_context(|| format!("{} row {row}: cannot decode {}", self.csv.display(), path.display()))?;
         let (input, shape) = self.transforms.apply(image, seed)?;
         let Some(expected) = &self.expected else {

@@ -98,7 +98,7 @@ impl Dataset for ImageFolder {
             .files
             .get(index)
             .ok_or_else(|| anyhow::anyhow!("index {index} is out of range for {}", self.root.display()))?;
-        let image = image::open(path).with_context(|| format!("cannot decode {}", path.display()))?;
+        let image = self.transforms.open(path)?;
         let (input, shape) =
             self.transforms.apply(image, seed).with_context(|| format!("transforming {}", path.display()))?;
         Ok(Example { input, shape, label: *label })

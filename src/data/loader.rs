@@ -49,6 +49,7 @@ impl DataLoader {
     pub fn from_arc(dataset: Arc<dyn Dataset>, batch_size: usize) -> Result<Self> {
         ensure!(batch_size > 0, "batch size is 0: set a batch size of at least 1");
         ensure!(!dataset.is_empty(), "the dataset is empty: nothing to load (check the data folder or CSV)");
+        crate::env::tune_allocator();
         Ok(DataLoader { dataset, batch_size, shuffle: None, drop_last: false, device: Device::Cpu })
     }
 

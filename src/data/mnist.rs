@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use tch::Tensor;
 
 use super::download::{fetch_file, md5_hex};
@@ -329,9 +329,15 @@ impl Mnist {
             }
             Ok(Tensor::from_slice(&data).to_kind(tch::Kind::Int64))
         };
-        let train_images = images(&files[0])?;
+        // The two image files decompress in parallel (most of the loading time).
+        let (train_images, test_images) = std::thread::scope(|s| {
+            let train = s.spawn(|| images(&files[0]));
+            let test = images(&files[2]);
+            let train = train.join().unwrap_or_else(|_| Err(anyhow!("reading {} stopped unexpectedly", files[0].name)));
+            (train, test)
+        });
+        let (train_images, test_images) = (train_images?, test_images?);
         let train_labels = labels(&files[1], train_images.size()[0])?;
-        let test_images = images(&files[2])?;
         let test_labels = labels(&files[3], test_images.size()[0])?;
         Ok(Mnist { kind, train_images, train_labels, test_images, test_labels })
     }

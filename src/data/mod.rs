@@ -143,7 +143,19 @@ pub fn collate(examples: &[Example]) -> Result<(Tensor, Tensor)> {
     }
     let mut shape = vec![examples.len() as i64];
     shape.extend_from_slice(&first.shape);
-    Ok((Tensor::from_slice(&values).reshape(&shape), Tensor::from_slice(&labels)))
+    Ok((f32_tensor(&values, &shape)?, Tensor::from_slice(&labels)))
+}
+
+/// A CPU `f32` tensor of `shape` holding `values`, filled by one plain copy.
+/// (`Tensor::from_slice` zero-fills first, a parallel libtorch kernel that wakes the
+/// intra-op threads, which then spin and take the cores from the decoding threads.)
+fn f32_tensor(values: &[f32], shape: &[i64]) -> Result<Tensor> {
+    let t = Tensor::f_empty(shape, (tch::Kind::Float, tch::Device::Cpu))?;
+    ensure!(t.numel() == values.len(), "{} values do not fill a tensor of shape {shape:?}", values.len());
+    // SAFETY: `t` is a new, contiguous CPU f32 tensor of exactly `values.len()` elements
+    // that nothing else references yet.
+    unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, values.len()) }.copy_from_slice(values);
+    Ok(t)
 }
 
 /// Decodes the examples at `indices` on up to `workers` threads and collates them.

@@ -1,8 +1,10 @@
 //! Image transforms: colour mode, resize, random flip / rotation / resized crop,
 //! normalisation; and the per-channel mean/std of a dataset.
 
-use anyhow::{Result, bail, ensure};
-use image::{DynamicImage, imageops::FilterType};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail, ensure};
+use image::{DynamicImage, GrayImage, RgbImage, imageops::FilterType};
 
 use super::Dataset;
 use crate::rng::Rng;
@@ -92,6 +94,44 @@ impl Transforms {
         })
     }
 
+    /// The size of the first resize, when resizing is the first step that changes the
+    /// image's size: then a JPEG can be decoded directly at a reduced scale.
+    fn first_resize(&self) -> Option<(u32, u32)> {
+        self.steps.iter().find_map(|s| match s {
+            Transform::Grayscale | Transform::Rgb => None,
+            Transform::Resize { width, height } => Some(Some((*width, *height))),
+            _ => Some(None),
+        })?
+    }
+
+    /// Reads and decodes an image file for this pipeline. When the pipeline begins by
+    /// resizing to `w` × `h`, a JPEG is decoded directly at the smallest of the scales
+    /// 1/8, 1/4, 1/2, 1 that keeps it at least `w` × `h` (scaling inside the inverse DCT,
+    /// as libjpeg does), which is several times faster than decoding every pixel; the
+    /// resize then gives the exact size.
+    ///
+    /// ```
+    /// use tchlab::data::{Transform, Transforms};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("big.jpg");
+    /// image::RgbImage::from_pixel(640, 480, image::Rgb([200, 100, 50])).save(&path).unwrap();
+    /// let t = Transforms::new().then(Transform::Resize { width: 64, height: 64 });
+    /// let img = t.open(&path).unwrap();
+    /// assert_eq!((img.width(), img.height()), (160, 120)); // decoded at 1/4
+    /// let (values, shape) = t.apply(img, 0).unwrap();
+    /// assert_eq!(shape, vec![3, 64, 64]);
+    /// assert!((values[0] - 200.0 / 255.0).abs() < 0.02);
+    /// ```
+    pub fn open(&self, path: &Path) -> Result<DynamicImage> {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if let (Some((w, h)), [0xFF, 0xD8, ..]) = (self.first_resize(), bytes.as_slice())
+            && let Some(img) = decode_jpeg_scaled(&bytes, w, h)
+        {
+            return Ok(img);
+        }
+        image::load_from_memory(&bytes).with_context(|| format!("cannot decode {}", path.display()))
+    }
+
     /// Checks the order of steps and their settings.
     pub fn validate(&self) -> Result<()> {
         let mut tensor_seen = false;
@@ -138,7 +178,7 @@ impl Transforms {
             img = match step {
                 Transform::Grayscale => normalise_color(img, ColorMode::Gray),
                 Transform::Rgb => normalise_color(img, ColorMode::Rgb),
-                Transform::Resize { width, height } => img.resize_exact(*width, *height, FilterType::Triangle),
+                Transform::Resize { width, height } => resize(&img, *width, *height),
                 Transform::RandomResizedCrop { width, height, scale } => {
                     let (w, h) = (img.width() as f64, img.height() as f64);
                     let (mut cw, mut ch) = (w, h);
@@ -150,11 +190,7 @@ impl Transforms {
                     }
                     let x = if random { rng.range(0.0, w - cw + 1.0).floor() } else { ((w - cw) / 2.0).floor() };
                     let y = if random { rng.range(0.0, h - ch + 1.0).floor() } else { ((h - ch) / 2.0).floor() };
-                    img.crop_imm(x as u32, y as u32, cw as u32, ch as u32).resize_exact(
-                        *width,
-                        *height,
-                        FilterType::Triangle,
-                    )
+                    resize(&img.crop_imm(x as u32, y as u32, cw as u32, ch as u32), *width, *height)
                 }
                 _ => unreachable!("only image steps are taken here"),
             };
@@ -206,6 +242,77 @@ fn normalise_color(img: DynamicImage, mode: ColorMode) -> DynamicImage {
         (ColorMode::Keep, _) if gray => DynamicImage::ImageLuma8(img.to_luma8()),
         (ColorMode::Keep, _) => DynamicImage::ImageRgb8(img.to_rgb8()),
     }
+}
+
+/// Resizes an 8-bit gray or RGB image to `w` × `h` with a triangle (bilinear) filter
+/// that widens with the scale factor when shrinking (antialiased, as PIL's `BILINEAR`).
+/// Separable, with the weights computed once per row and column.
+fn resize(img: &DynamicImage, w: u32, h: u32) -> DynamicImage {
+    let (sw, sh) = (img.width(), img.height());
+    if (sw, sh) == (w, h) {
+        return img.clone();
+    }
+    let c = img.color().channel_count() as usize;
+    if !matches!(img, DynamicImage::ImageLuma8(_) | DynamicImage::ImageRgb8(_)) || sw == 0 || sh == 0 {
+        return img.resize_exact(w, h, FilterType::Triangle);
+    }
+    let src = img.as_bytes();
+    let (xs, ys) = (filter_weights(sw, w), filter_weights(sh, h));
+    // Horizontal pass: sh rows of w pixels.
+    let mut mid = vec![0f32; sh as usize * w as usize * c];
+    for (row, out) in src.chunks_exact(sw as usize * c).zip(mid.chunks_exact_mut(w as usize * c)) {
+        for ((start, weights), px) in xs.iter().zip(out.chunks_exact_mut(c)) {
+            for (k, wt) in weights.iter().enumerate() {
+                let at = (start + k) * c;
+                for (p, v) in px.iter_mut().zip(&row[at..at + c]) {
+                    *p += wt * f32::from(*v);
+                }
+            }
+        }
+    }
+    // Vertical pass.
+    let stride = w as usize * c;
+    let mut acc = vec![0f32; stride];
+    let mut dst = Vec::with_capacity(h as usize * stride);
+    for (start, weights) in &ys {
+        acc.iter_mut().for_each(|a| *a = 0.0);
+        for (k, wt) in weights.iter().enumerate() {
+            let row = &mid[(start + k) * stride..][..stride];
+            for (a, v) in acc.iter_mut().zip(row) {
+                *a += wt * v;
+            }
+        }
+        dst.extend(acc.iter().map(|a| a.round().clamp(0.0, 255.0) as u8));
+    }
+    match c {
+        1 => GrayImage::from_raw(w, h, dst).map(DynamicImage::ImageLuma8),
+        _ => RgbImage::from_raw(w, h, dst).map(DynamicImage::ImageRgb8),
+    }
+    .unwrap_or_else(|| img.resize_exact(w, h, FilterType::Triangle))
+}
+
+/// For each of `dst` output positions: the first source index and the normalised
+/// triangle-filter weights of the source pixels it covers.
+fn filter_weights(src: u32, dst: u32) -> Vec<(usize, Vec<f32>)> {
+    let scale = src as f32 / dst as f32;
+    let support = scale.max(1.0);
+    (0..dst)
+        .map(|i| {
+            let center = (i as f32 + 0.5) * scale;
+            let lo = (center - support).floor().max(0.0) as usize;
+            let hi = ((center + support).ceil() as usize).min(src as usize).max(lo + 1);
+            let mut w: Vec<f32> =
+                (lo..hi).map(|j| (1.0 - ((j as f32 + 0.5 - center) / support).abs()).max(0.0)).collect();
+            let sum: f32 = w.iter().sum();
+            if sum > 0.0 {
+                w.iter_mut().for_each(|x| *x /= sum);
+            } else {
+                w = vec![0.0; hi - lo];
+                w[(center as usize).clamp(lo, hi - 1) - lo] = 1.0;
+            }
+            (lo, w)
+        })
+        .collect()
 }
 
 /// 8-bit interleaved pixels to planar `[C, H, W]` floats in [0, 1].
@@ -283,4 +390,23 @@ pub fn channel_mean_std(dataset: &dyn Dataset) -> Result<(Vec<f64>, Vec<f64>)> {
     let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
     let std = sq.iter().zip(&mean).map(|(q, m)| (q / count - m * m).max(0.0).sqrt()).collect();
     Ok((mean, std))
+}
+
+/// Decodes a JPEG at the smallest IDCT scale (1/8, 1/4, 1/2, 1) that keeps it at least
+/// `w` × `h`; `None` for anything it does not handle (then the `image` crate decodes it
+/// and reports errors).
+fn decode_jpeg_scaled(bytes: &[u8], w: u32, h: u32) -> Option<DynamicImage> {
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    decoder.read_info().ok()?;
+    let info = decoder.info()?;
+    let (iw, ih) = (u32::from(info.width), u32::from(info.height));
+    let factor = [8, 4, 2, 1].into_iter().find(|f| iw.div_ceil(*f) >= w && ih.div_ceil(*f) >= h).unwrap_or(1);
+    let (sw, sh) = decoder.scale(iw.div_ceil(factor) as u16, ih.div_ceil(factor) as u16).ok()?;
+    let pixels = decoder.decode().ok()?;
+    let (sw, sh) = (u32::from(sw), u32::from(sh));
+    match decoder.info()?.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageRgb8),
+        jpeg_decoder::PixelFormat::L8 => GrayImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageLuma8),
+        _ => None,
+    }
 }

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use super::{Report, mnist_splits, train_mlp};
 use crate::data::{DataLoader, MnistKind, Scaling};
@@ -147,7 +147,6 @@ pub fn run(c: &Config) -> Result<Report> {
     ));
     report.figures.push(("flat_gradient".into(), grad_fig));
     report.figures.push(("minibatch_loss_ce".into(), Figure::minibatch_loss(&ce_h, 100)));
-    let _ = Kind::Float;
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
 }

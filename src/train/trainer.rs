@@ -188,6 +188,7 @@ pub struct Trainer {
 impl Trainer {
     /// A trainer with `config` and no hooks.
     pub fn new(config: TrainConfig) -> Self {
+        crate::env::tune_allocator();
         Trainer { config, hooks: Vec::new() }
     }
 
