@@ -27,7 +27,8 @@ fi
 if [ -n "${LIBTORCH:-}" ]; then
     TORCH_DIR=$LIBTORCH
 else
-    TORCH_DIR=$(.venv/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__))')
+    # find_spec locates the package without importing it (importing torch takes seconds).
+    TORCH_DIR=$(.venv/bin/python -c 'import importlib.util as u; print(u.find_spec("torch").submodule_search_locations[0])')
 fi
 [ -f "$TORCH_DIR/lib/libtorch_cpu.so" ] || { echo "[setup] error: $TORCH_DIR/lib/libtorch_cpu.so not found; set LIBTORCH to a libtorch 2.13.0 folder or remove it to use the venv's torch" >&2; exit 1; }
 mkdir -p .cargo
@@ -81,4 +82,9 @@ if [ ! -f "$spec_dir/kernel.json" ] || [ "$(cat "$spec_dir/kernel.json")" != "$s
     mkdir -p "$spec_dir"
     printf '%s\n' "$spec" > "$spec_dir/kernel.json"
     phase kernelspec "Rust (tchlab) -> $spec_dir"
+fi
+
+# 6. Compile tchlab in the kernel's build folder once, so the first notebook starts warm.
+if [ -z "${TCHLAB_SKIP_PREWARM:-}" ]; then
+    .venv/bin/python tools/prewarm_kernel.py
 fi
