@@ -218,17 +218,15 @@ pub fn set_threads(threads: Option<usize>) {
 /// tchlab::env::tune_allocator();
 /// ```
 pub fn tune_allocator() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    ONCE.call_once(|| {
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
         // SAFETY: mallopt only changes glibc's allocation thresholds; any value is valid.
-        unsafe {
+        ONCE.call_once(|| unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
             libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
-        }
-    });
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    ONCE.call_once(|| {});
+        });
+    }
 }
 
 /// One line of the [`doctor`] report.

@@ -241,8 +241,13 @@ impl Trainer {
         ensure!(!train.is_empty(), "the training loader yields no batch: lower the batch size or turn off drop_last");
         let c = self.config.clone();
         let mut opt = c.optimizer.build(model.var_store())?;
-        let train_eval =
-            DataLoader::from_arc(train.dataset().clone(), c.eval_batch.max(1))?.device(train.target_device());
+        // The evaluation pass over the training set (only when asked for) uses larger batches.
+        let train_eval_loader = match c.eval_train {
+            true => {
+                Some(DataLoader::from_arc(train.dataset().clone(), c.eval_batch.max(1))?.device(train.target_device()))
+            }
+            false => None,
+        };
         let start = history.epochs_done();
         let offset = history.epochs.last().map(|r| r.seconds).unwrap_or(0.0);
         history.batches_per_epoch = train.len();
@@ -293,8 +298,8 @@ impl Trainer {
                     bar.inc(1);
                 }
             }
-            let train_eval = if c.eval_train {
-                evaluate(model, &train_eval, c.loss)?
+            let train_eval = if let Some(loader) = &train_eval_loader {
+                evaluate(model, loader, c.loss)?
             } else {
                 let accuracy = if c.minibatch_accuracy { correct as f64 / seen as f64 } else { f64::NAN };
                 Evaluation { loss: sum_loss / seen as f64, accuracy, count: seen }
