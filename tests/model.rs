@@ -177,6 +177,9 @@ fn every_loss_and_both_optimizers_learn_an_mnist_subset() {
 
 #[test]
 fn divergence_and_shape_mismatch_are_errors_in_plain_words() {
+    // Builds models: reseeds libtorch's global generator, which the reproducibility
+    // tests running beside it must not see.
+    let _rng = common::torch_rng();
     let loader = separable_xor();
     let mut m = Mlp::new(&MlpConfig::new(2, &[8], 2).weight_init(Init::Normal { mean: 0.0, std: 1e20 }), 1).unwrap();
     let e = Trainer::new(TrainConfig::sgd(1e30, 5).quiet()).fit(&mut m, &loader, None).unwrap_err();
