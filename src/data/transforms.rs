@@ -257,38 +257,44 @@ fn resize(img: &DynamicImage, w: u32, h: u32) -> DynamicImage {
         return img.resize_exact(w, h, FilterType::Triangle);
     }
     let src = img.as_bytes();
-    let (xs, ys) = (filter_weights(sw, w), filter_weights(sh, h));
-    // Horizontal pass: sh rows of w pixels.
-    let mut mid = vec![0f32; sh as usize * w as usize * c];
-    for (row, out) in src.chunks_exact(sw as usize * c).zip(mid.chunks_exact_mut(w as usize * c)) {
-        for ((start, weights), px) in xs.iter().zip(out.chunks_exact_mut(c)) {
-            for (k, wt) in weights.iter().enumerate() {
-                let at = (start + k) * c;
-                for (p, v) in px.iter_mut().zip(&row[at..at + c]) {
-                    *p += wt * f32::from(*v);
-                }
-            }
-        }
-    }
-    // Vertical pass.
-    let stride = w as usize * c;
-    let mut acc = vec![0f32; stride];
-    let mut dst = Vec::with_capacity(h as usize * stride);
-    for (start, weights) in &ys {
-        acc.iter_mut().for_each(|a| *a = 0.0);
-        for (k, wt) in weights.iter().enumerate() {
-            let row = &mid[(start + k) * stride..][..stride];
-            for (a, v) in acc.iter_mut().zip(row) {
-                *a += wt * v;
-            }
-        }
-        dst.extend(acc.iter().map(|a| a.round().clamp(0.0, 255.0) as u8));
-    }
+    let dst = match c {
+        1 => resize_planes::<1>(src, (sw, sh), (w, h)),
+        _ => resize_planes::<3>(src, (sw, sh), (w, h)),
+    };
     match c {
         1 => GrayImage::from_raw(w, h, dst).map(DynamicImage::ImageLuma8),
         _ => RgbImage::from_raw(w, h, dst).map(DynamicImage::ImageRgb8),
     }
     .unwrap_or_else(|| img.resize_exact(w, h, FilterType::Triangle))
+}
+
+/// The two passes of [`resize`] over `C`-channel interleaved 8-bit pixels, one output
+/// row at a time: vertical first (whole source rows, which vectorises), then horizontal.
+fn resize_planes<const C: usize>(src: &[u8], (sw, sh): (u32, u32), (w, h): (u32, u32)) -> Vec<u8> {
+    let (xs, ys) = (filter_weights(sw, w), filter_weights(sh, h));
+    let src_stride = sw as usize * C;
+    let mut column = vec![0f32; src_stride];
+    let mut dst = Vec::with_capacity(h as usize * w as usize * C);
+    for (start, weights) in &ys {
+        column.fill(0.0);
+        for (k, wt) in weights.iter().enumerate() {
+            let row = &src[(start + k) * src_stride..][..src_stride];
+            for (a, &v) in column.iter_mut().zip(row) {
+                *a += wt * f32::from(v);
+            }
+        }
+        for (start, weights) in &xs {
+            // `+ 0.5` then the saturating cast rounds and clamps to 0..=255.
+            let mut acc = [0.5f32; C];
+            for (wt, p) in weights.iter().zip(column[start * C..].chunks_exact(C)) {
+                for k in 0..C {
+                    acc[k] += wt * p[k];
+                }
+            }
+            dst.extend(acc.map(|a| a as u8));
+        }
+    }
+    dst
 }
 
 /// For each of `dst` output positions: the first source index and the normalised
