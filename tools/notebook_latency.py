@@ -42,7 +42,7 @@ def main():
                 cells_text = ", ".join(f"{t:.1f}" for t in times)
                 print(f"run {run}, {label}: {sum(times):.1f} s (cells: {cells_text})", flush=True)
     except CellExecutionError as e:
-        print(f"a cell failed: {str(e)[:500]}", file=sys.stderr)
+        print(f"a cell failed: {str(e)[-1500:]}", file=sys.stderr)
         return 1
     return 0
 
