@@ -1,7 +1,7 @@
 """Data benchmark (PyTorch twin of bench/data.rs): torchvision-style datasets written out
 (torchvision's MNIST reader is gzip + frombuffer; its ImageFolder/ToTensor are PIL +
 asarray), with torch.utils.data.DataLoader at 0 and N workers. One JSON line per case."""
-import csv, gzip, json, os, sys, time
+import csv, gzip, io, json, os, sys, time
 import numpy as np
 import torch
 from PIL import Image
@@ -85,3 +85,14 @@ if __name__ == "__main__":
             loader = DataLoader(Folder(os.path.join(cats, "train")), batch_size=100, shuffle=True, num_workers=workers)
             s, n = best_of(2, lambda: epoch(loader))
             line("jpeg_cats_dogs_64", workers, s, n)
+        # Decoding alone, from bytes in memory, one thread: libjpeg-turbo's scaled decoding
+        # (PIL's `draft`, the same rule as tchlab: the smallest scale that covers 64×64).
+        blobs = [open(p, "rb").read() for p, _ in Folder(os.path.join(cats, "train")).items]
+        def decode():
+            for b in blobs:
+                im = Image.open(io.BytesIO(b))
+                im.draft("RGB", (64, 64))
+                im.load()
+            return len(blobs)
+        s, n = best_of(3, decode)
+        line("jpeg_scaled_decode_only", 1, s, n)

@@ -171,18 +171,32 @@ pub(crate) fn collate_parallel<D: Dataset + ?Sized>(
         let ex = indices.iter().map(|&i| dataset.get_seeded(i, item_seed(seed, i))).collect::<Result<Vec<_>>>()?;
         return collate(&ex);
     }
-    let chunk = indices.len().div_ceil(workers);
-    let parts: Vec<Result<Vec<Example>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = indices
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|&i| dataset.get_seeded(i, item_seed(seed, i))).collect()))
+    // Each thread takes the next undecoded position (photos differ in size, so fixed
+    // chunks would leave one thread idle at the end of every batch).
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let parts: Vec<Result<Vec<(usize, Example)>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = indices.get(k) else { return Ok(done) };
+                        done.push((k, dataset.get_seeded(i, item_seed(seed, i))?));
+                    }
+                })
+            })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| bail!("a decoding thread panicked"))).collect()
     });
-    let mut all = Vec::with_capacity(indices.len());
-    for p in parts {
-        all.extend(p?);
+    let mut all: Vec<Option<Example>> = (0..indices.len()).map(|_| None).collect();
+    for part in parts {
+        for (k, ex) in part? {
+            all[k] = Some(ex);
+        }
     }
+    let all: Vec<Example> = all.into_iter().flatten().collect();
+    ensure!(all.len() == indices.len(), "decoding threads returned {} of {} examples", all.len(), indices.len());
     collate(&all)
 }
 
