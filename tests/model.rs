@@ -269,3 +269,67 @@ fn cnn_blocks_build_the_vgg16_shape_and_train() {
     assert_eq!(small.forward_t(&Tensor::zeros([3, 1, 16, 16], tch::kind::FLOAT_CPU), true).size(), vec![3, 2]);
     assert!(Cnn::new(&CnnConfig::small(1, 8, 2), 1).is_err(), "8×8 images are too small for 4 pooling blocks");
 }
+
+#[test]
+fn fused_step_trains_exactly_like_autograd() {
+    let _rng = common::torch_rng();
+    let loader = DataLoader::new(Xor::lecture().dataset(), 32).unwrap().shuffle(3);
+    for activation in
+        [Activation::Identity, Activation::Sigmoid, Activation::Tanh, Activation::Relu, Activation::LeakyRelu(0.1)]
+    {
+        for (loss, weight_decay) in [(Loss::CrossEntropy, 0.0), (Loss::SigmoidMse, 0.01), (Loss::Nll, 0.001)] {
+            let cfg = MlpConfig::new(2, &[16, 8], 2).activation(activation);
+            let sgd = OptimizerKind::Sgd { lr: 0.2, momentum: 0.0, weight_decay };
+            let run = |fused: bool| {
+                let mut m = Mlp::new(&cfg, 7).unwrap();
+                let tc = TrainConfig::sgd(0.2, 3).optimizer(sgd).loss(loss).fused_step(fused).quiet();
+                let mut trainer = Trainer::new(tc);
+                assert_eq!(trainer.uses_fused_step(&m), fused);
+                let h = trainer.fit(&mut m, &loader, None).unwrap();
+                (h, m)
+            };
+            let ((fh, fm), (ah, am)) = (run(true), run(false));
+            let case = format!("{activation} {loss} wd {weight_decay}");
+            assert_eq!(fh.minibatch_loss.len(), 72, "{case}");
+            for (f, a) in fh.minibatch_loss.iter().zip(&ah.minibatch_loss) {
+                assert!((f - a).abs() <= 1e-5 * a.abs().max(1.0), "{case}: loss {f} vs {a}");
+            }
+            let autograd_vars = am.var_store().variables();
+            for (name, f) in fm.var_store().variables() {
+                let diff = (&f - &autograd_vars[&name]).abs().max().double_value(&[]);
+                assert!(diff < 1e-5, "{case}: {name} differs by {diff}");
+            }
+            let (f, a) = (fh.last("train").unwrap(), ah.last("train").unwrap());
+            assert!((f.accuracy - a.accuracy).abs() < 1e-9 && (f.loss - a.loss).abs() < 1e-5, "{case}");
+        }
+    }
+    // The same seed gives the same history on the fused path too.
+    let run = || {
+        let mut m = Mlp::new(&MlpConfig::new(2, &[16], 2), 3).unwrap();
+        Trainer::new(TrainConfig::sgd(0.1, 2).quiet()).fit(&mut m, &loader, None).unwrap().minibatch_loss
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn the_fused_step_steps_aside_for_what_it_cannot_do() {
+    let _rng = common::torch_rng();
+    let mlp = |cfg: MlpConfig| Mlp::new(&cfg, 1).unwrap();
+    let base = MlpConfig::new(2, &[4], 2);
+    let sgd = TrainConfig::sgd(0.1, 1);
+    let blocker = |m: &dyn Network, c: &TrainConfig| tchlab::train::fused_step_blocker(m, c, &[]);
+    assert_eq!(blocker(&mlp(base.clone()), &sgd), None);
+    assert!(blocker(&mlp(base.clone().activation(Activation::Gelu)), &sgd).unwrap().contains("gelu"));
+    assert!(blocker(&mlp(base.clone().dropout(0.5)), &sgd).unwrap().contains("dropout"));
+    assert!(blocker(&mlp(base.clone()), &TrainConfig::adam(0.01, 1)).unwrap().contains("Adam"));
+    let momentum = sgd.clone().optimizer(OptimizerKind::Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.0 });
+    assert!(blocker(&mlp(base.clone()), &momentum).unwrap().contains("momentum"));
+    assert!(blocker(&mlp(base.clone()), &sgd.clone().loss(Loss::BinaryCrossEntropy)).is_some());
+    let cnn = Cnn::new(&CnnConfig::small(1, 16, 2), 1).unwrap();
+    assert!(blocker(&cnn, &sgd).unwrap().contains("not a plain MLP"));
+    // A hook that reads gradients gets them: the trainer falls back to autograd.
+    let m = mlp(base);
+    assert!(!Trainer::new(sgd.clone()).hook(tchlab::train::GradNorms::default()).uses_fused_step(&m));
+    let probe = Tensor::zeros([4, 2], tch::kind::FLOAT_CPU);
+    assert!(Trainer::new(sgd).hook(tchlab::train::DeadUnits::new(probe)).uses_fused_step(&m));
+}

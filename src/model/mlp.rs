@@ -237,4 +237,7 @@ impl Network for Mlp {
     fn describe(&self) -> String {
         self.config.describe()
     }
+    fn as_mlp(&self) -> Option<&Mlp> {
+        Some(self)
+    }
 }

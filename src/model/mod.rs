@@ -41,6 +41,10 @@ pub trait Network {
     fn hidden_net_inputs(&self, _xs: &Tensor) -> Vec<Tensor> {
         Vec::new()
     }
+    /// The model as a plain [`Mlp`], when it is one (the trainer's fused step needs it).
+    fn as_mlp(&self) -> Option<&Mlp> {
+        None
+    }
     /// A one-line description, e.g. `784-100-10 sigmoid`.
     fn describe(&self) -> String;
     /// Total number of trainable values.

@@ -1,12 +1,14 @@
 //! Training: losses, optimisers, the [`Trainer`], its [`History`], and checkpoints.
 
 mod checkpoint;
+mod fused;
 mod history;
 mod loss;
 mod optim;
 mod trainer;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint};
+pub use fused::fused_step_blocker;
 pub use history::{EpochRecord, History};
 pub use loss::Loss;
 pub use optim::{LrSchedule, OptimizerKind};

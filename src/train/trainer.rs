@@ -4,10 +4,11 @@
 use std::io::IsTerminal;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
-use tch::Tensor;
+use anyhow::{Context, Result, ensure};
+use tch::{Kind, Tensor};
 
-use super::{History, Loss, LrSchedule, OptimizerKind};
+use super::fused::FusedStep;
+use super::{History, Loss, LrSchedule, OptimizerKind, fused_step_blocker};
 use crate::data::DataLoader;
 use crate::model::Network;
 
@@ -40,6 +41,9 @@ pub struct TrainConfig {
     pub verbose: bool,
     /// Batch size of the evaluation passes over the training set.
     pub eval_batch: usize,
+    /// Train plain MLPs with the fused SGD step (see [`fused_step_blocker`]) when nothing
+    /// stands against it; off runs autograd and the tch optimiser for every model.
+    pub fused_step: bool,
 }
 
 impl TrainConfig {
@@ -55,6 +59,7 @@ impl TrainConfig {
             minibatch_accuracy: true,
             verbose: true,
             eval_batch: 1000,
+            fused_step: true,
         }
     }
 
@@ -105,6 +110,18 @@ impl TrainConfig {
         self
     }
 
+    /// Whether plain MLPs may train with the fused SGD step (on by default); see
+    /// [`TrainConfig::fused_step`].
+    ///
+    /// ```
+    /// let c = tchlab::train::TrainConfig::sgd(0.1, 1).fused_step(false);
+    /// assert!(!c.fused_step);
+    /// ```
+    pub fn fused_step(mut self, on: bool) -> Self {
+        self.fused_step = on;
+        self
+    }
+
     /// No output.
     pub fn quiet(mut self) -> Self {
         self.verbose = false;
@@ -122,6 +139,11 @@ pub trait Hook {
     /// After each epoch's evaluation; record series into `history`.
     fn end_of_epoch(&mut self, _model: &dyn Network, _epoch: usize, _history: &mut History) -> Result<()> {
         Ok(())
+    }
+    /// Whether [`Hook::after_backward`] reads gradients. The fused step of plain MLPs
+    /// makes none, so the trainer uses autograd while any hook says yes (the default).
+    fn needs_gradients(&self) -> bool {
+        true
     }
 }
 
@@ -219,6 +241,18 @@ impl Trainer {
         &self.config
     }
 
+    /// Whether `fit` trains `model` with the fused SGD step (see [`fused_step_blocker`]).
+    ///
+    /// ```
+    /// use tchlab::prelude::*;
+    /// let mlp = Mlp::new(&MlpConfig::new(2, &[8], 2), 1).unwrap();
+    /// assert!(Trainer::new(TrainConfig::sgd(0.1, 1)).uses_fused_step(&mlp));
+    /// assert!(!Trainer::new(TrainConfig::sgd(0.1, 1).fused_step(false)).uses_fused_step(&mlp));
+    /// ```
+    pub fn uses_fused_step(&self, model: &dyn Network) -> bool {
+        fused_step_blocker(model, &self.config, &self.hooks).is_none()
+    }
+
     /// Trains for `config.epochs` epochs; validates on `valid` after each epoch.
     pub fn fit(&mut self, model: &mut dyn Network, train: &DataLoader, valid: Option<&DataLoader>) -> Result<History> {
         self.fit_from(model, train, valid, History::default())
@@ -241,6 +275,10 @@ impl Trainer {
         ensure!(!train.is_empty(), "the training loader yields no batch: lower the batch size or turn off drop_last");
         let c = self.config.clone();
         let mut opt = c.optimizer.build(model.var_store())?;
+        let fused = self.uses_fused_step(model);
+        let weight_decay = match c.optimizer {
+            OptimizerKind::Sgd { weight_decay, .. } | OptimizerKind::Adam { weight_decay, .. } => weight_decay,
+        };
         // The evaluation pass over the training set (only when asked for) uses larger batches.
         let train_eval_loader = match c.eval_train {
             true => {
@@ -269,23 +307,46 @@ impl Trainer {
             let (mut sum_loss, mut correct, mut seen) = (0.0, 0i64, 0usize);
             for (b, batch) in train.epoch(epoch as u64 - 1).enumerate() {
                 let batch = batch.with_context(|| format!("loading batch {b} of epoch {epoch}"))?;
-                let logits = model.forward_t(&batch.inputs, true);
-                let loss =
-                    c.loss.compute(&logits, &batch.labels).with_context(|| format!("epoch {epoch}, batch {b}"))?;
-                let value = loss.double_value(&[]);
-                if !value.is_finite() {
-                    bail!(
+                let diverged = |value: f64| {
+                    anyhow::anyhow!(
                         "training diverged: the loss is {value} at epoch {epoch}, batch {b} (learning rate {lr}); \
                          lower the learning rate (e.g. --set lr={}) or check the inputs for NaN/inf",
                         lr / 10.0
-                    );
-                }
-                opt.zero_grad();
-                loss.backward();
-                for h in &mut self.hooks {
-                    h.after_backward(model, epoch, b)?;
-                }
-                opt.step();
+                    )
+                };
+                let (logits, value) = match model.as_mlp().filter(|_| fused && batch.inputs.kind() == Kind::Float) {
+                    Some(mlp) => {
+                        let step = FusedStep::forward(mlp, &batch.inputs);
+                        let (loss, delta) = step
+                            .loss(c.loss, &batch.labels, lr)
+                            .with_context(|| format!("epoch {epoch}, batch {b}"))?;
+                        let value = loss.double_value(&[]);
+                        if !value.is_finite() {
+                            return Err(diverged(value));
+                        }
+                        let logits = step.logits().shallow_clone();
+                        step.update(delta, lr, weight_decay)?;
+                        (logits, value)
+                    }
+                    None => {
+                        let logits = model.forward_t(&batch.inputs, true);
+                        let loss = c
+                            .loss
+                            .compute(&logits, &batch.labels)
+                            .with_context(|| format!("epoch {epoch}, batch {b}"))?;
+                        let value = loss.double_value(&[]);
+                        if !value.is_finite() {
+                            return Err(diverged(value));
+                        }
+                        opt.zero_grad();
+                        loss.backward();
+                        for h in &mut self.hooks {
+                            h.after_backward(model, epoch, b)?;
+                        }
+                        opt.step();
+                        (logits, value)
+                    }
+                };
                 history.minibatch_loss.push(value);
                 let n = batch.indices.len();
                 sum_loss += value * n as f64;
@@ -407,5 +468,8 @@ impl Hook for DeadUnits {
     fn end_of_epoch(&mut self, model: &dyn Network, _epoch: usize, history: &mut History) -> Result<()> {
         history.record("dead_fraction", dead_fractions(model, &self.probe));
         Ok(())
+    }
+    fn needs_gradients(&self) -> bool {
+        false
     }
 }
