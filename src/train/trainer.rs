@@ -206,7 +206,9 @@ pub fn check_shapes(model: &dyn Network, loader: &DataLoader) -> Result<()> {
     Ok(())
 }
 
-/// Trains models: `fit` with validation each epoch, hooks, and history.
+/// Trains models: `fit` with validation each epoch, hooks, and history. A plain
+/// [`Mlp`](crate::model::Mlp) under SGD trains with the fused step (see
+/// [`fused_step_blocker`]); every other model, loss or optimiser runs autograd.
 ///
 /// ```no_run
 /// use tchlab::prelude::*;
