@@ -309,12 +309,13 @@ impl Trainer {
             let (mut sum_loss, mut correct, mut seen) = (0.0, 0i64, 0usize);
             for (b, batch) in train.epoch(epoch as u64 - 1).enumerate() {
                 let batch = batch.with_context(|| format!("loading batch {b} of epoch {epoch}"))?;
-                let diverged = |value: f64| {
-                    anyhow::anyhow!(
+                let finite = |value: f64| match value.is_finite() {
+                    true => Ok(value),
+                    false => Err(anyhow::anyhow!(
                         "training diverged: the loss is {value} at epoch {epoch}, batch {b} (learning rate {lr}); \
                          lower the learning rate (e.g. --set lr={}) or check the inputs for NaN/inf",
                         lr / 10.0
-                    )
+                    )),
                 };
                 let (logits, value) = match model.as_mlp().filter(|_| fused && batch.inputs.kind() == Kind::Float) {
                     Some(mlp) => {
@@ -322,10 +323,7 @@ impl Trainer {
                         let (loss, delta) = step
                             .loss(c.loss, &batch.labels, lr)
                             .with_context(|| format!("epoch {epoch}, batch {b}"))?;
-                        let value = loss.double_value(&[]);
-                        if !value.is_finite() {
-                            return Err(diverged(value));
-                        }
+                        let value = finite(loss.double_value(&[]))?;
                         let logits = step.logits().shallow_clone();
                         step.update(delta, lr, weight_decay)?;
                         (logits, value)
@@ -336,10 +334,7 @@ impl Trainer {
                             .loss
                             .compute(&logits, &batch.labels)
                             .with_context(|| format!("epoch {epoch}, batch {b}"))?;
-                        let value = loss.double_value(&[]);
-                        if !value.is_finite() {
-                            return Err(diverged(value));
-                        }
+                        let value = finite(loss.double_value(&[]))?;
                         opt.zero_grad();
                         loss.backward();
                         for h in &mut self.hooks {
