@@ -9,6 +9,7 @@
 use anyhow::Result;
 use tch::{Kind, Reduction, Tensor};
 
+use super::loss::one_hot_targets;
 use super::{Hook, Loss, OptimizerKind, TrainConfig};
 use crate::model::{Activation, Mlp, Network};
 
@@ -98,8 +99,7 @@ impl<'a> FusedStep<'a> {
     pub(crate) fn loss(&self, loss: Loss, labels: &Tensor, lr: f64) -> Result<(Tensor, Tensor)> {
         let _guard = tch::no_grad_guard();
         let logits = &self.logits;
-        let scale = -lr;
-        let grad_output = Tensor::from(scale as f32).to_device(logits.device());
+        let grad_output = Tensor::from(-lr as f32).to_device(logits.device());
         Ok(match loss {
             Loss::CrossEntropy | Loss::Nll => {
                 let log_p = logits.f_log_softmax(-1, Kind::Float)?;
@@ -111,7 +111,7 @@ impl<'a> FusedStep<'a> {
             }
             Loss::SigmoidMse => {
                 let p = logits.sigmoid();
-                let target = labels.f_one_hot(*logits.size().last().unwrap_or(&0))?.to_kind(logits.kind());
+                let target = one_hot_targets(logits, labels)?;
                 let value = p.f_mse_loss(&target, Reduction::Mean)?;
                 let grad = p.f_mse_loss_backward(&grad_output, &target, Reduction::Mean)?;
                 (value, Tensor::f_sigmoid_backward(&grad, &p)?)

@@ -28,8 +28,7 @@ impl Loss {
     /// The loss (a scalar tensor). Fails, rather than panics, on targets that are out
     /// of range or shapes that do not match.
     pub fn compute(&self, logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
-        let classes = *logits.size().last().unwrap_or(&0);
-        let one_hot = || -> Result<Tensor> { Ok(targets.f_one_hot(classes)?.to_kind(logits.kind())) };
+        let one_hot = || one_hot_targets(logits, targets);
         Ok(match self {
             Loss::CrossEntropy | Loss::Nll => {
                 logits.f_log_softmax(-1, Kind::Float)?.f_nll_loss(targets, None::<Tensor>, Reduction::Mean, -100)?
@@ -55,8 +54,7 @@ impl Loss {
     /// assert!((each.mean(tch::Kind::Float) - mean).abs().double_value(&[]) < 1e-6);
     /// ```
     pub fn per_example(&self, logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
-        let classes = *logits.size().last().unwrap_or(&0);
-        let one_hot = || -> Result<Tensor> { Ok(targets.f_one_hot(classes)?.to_kind(logits.kind())) };
+        let one_hot = || one_hot_targets(logits, targets);
         Ok(match self {
             Loss::CrossEntropy | Loss::Nll => {
                 -logits.f_log_softmax(-1, Kind::Float)?.f_gather(1, &targets.unsqueeze(1), false)?.squeeze_dim(1)
@@ -115,4 +113,10 @@ impl std::fmt::Display for Loss {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// Class indices `[B]` as one-hot rows `[B, classes]` of the logits' kind, the targets
+/// of the sigmoid losses. Fails, rather than panics, on an index out of range.
+pub(crate) fn one_hot_targets(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    Ok(targets.f_one_hot(*logits.size().last().unwrap_or(&0))?.to_kind(logits.kind()))
 }
