@@ -1,5 +1,5 @@
-//! The notebook checks: the runner's self-test (a notebook with a panic or an error
-//! must fail) and every lecture notebook through the project kernel. `make test`
+//! The notebook checks: the runner's self-test (a notebook with a panic, an error, or
+//! an error printed after its cell finished must fail) and every lecture notebook through the project kernel. `make test`
 //! runs them with `--ignored` after `make setup`; they need the venv and evcxr.
 
 use std::path::{Path, PathBuf};
@@ -28,15 +28,22 @@ fn run_notebooks(notebooks: &[PathBuf], out: &Path) -> (bool, String) {
 #[ignore = "starts a Jupyter kernel; `make test` runs it after `make setup`"]
 fn runner_fails_on_a_panic_and_on_an_error() {
     let dir = root().join("tests/notebooks");
-    let (ok, text) =
-        run_notebooks(&[dir.join("panics.ipynb"), dir.join("error.ipynb")], &root().join("target/notebooks-selftest"));
+    let notebooks = [dir.join("panics.ipynb"), dir.join("error.ipynb"), dir.join("late-error.ipynb")];
+    let (ok, text) = run_notebooks(&notebooks, &root().join("target/notebooks-selftest"));
     println!("{text}");
     assert!(!ok, "the runner passed notebooks that panic / fail:\n{text}");
     assert!(text.contains("FAILED panics.ipynb"), "{text}");
     assert!(text.contains("panic"), "the panic was not reported:\n{text}");
     assert!(text.contains("FAILED error.ipynb"), "{text}");
     assert!(text.contains("error (stderr): No such file or directory"), "the cell's Err was not reported:\n{text}");
-    assert!(text.contains("0 passed, 2 failed"), "{text}");
+    // evcxr forwards stderr from another thread: a line that arrives after the cell
+    // went idle must still fail the notebook.
+    assert!(text.contains("FAILED late-error.ipynb"), "{text}");
+    assert!(
+        text.contains("error (stderr): late error: reported after the cell went idle"),
+        "the late stderr line was not reported:\n{text}"
+    );
+    assert!(text.contains("0 passed, 3 failed"), "{text}");
 }
 
 #[test]

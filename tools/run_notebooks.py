@@ -7,25 +7,86 @@ when it produced no figure (image/png or image/svg+xml output), or
 when a `RESULT name=value` line it printed is outside the tolerance given in
 notebooks/targets.json (or a target listed there was never printed).
 
+Output that evcxr delivers after its cell went idle (it forwards stdout and stderr
+from another thread) is kept and checked with that cell; see LateOutputClient.
+
 Executed notebooks and their HTML renderings go to --out (target/notebooks).
 Exit status: 0 when every notebook passed, 1 otherwise.
 """
 import argparse
+import asyncio
 import json
 import re
 import sys
 import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.exceptions import CellExecutionComplete, CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async
 from nbconvert import HTMLExporter
 
 PANIC = re.compile(r"panicked at|thread '.*' panicked")
 ERROR = re.compile(r"^(Error:|error(\[E\d+\])?:)", re.MULTILINE)
 RESULT = re.compile(r"^RESULT (\S+)=(\S+)\s*$", re.MULTILINE)
 FIGURE_MIMES = ("image/png", "image/svg+xml")
+
+
+LATE_KINDS = ("stream", "error", "display_data", "execute_result")
+
+
+class LateOutputClient(NotebookClient):
+    """A NotebookClient that keeps output which arrives after its cell went idle.
+
+    evcxr forwards a cell's stdout and stderr (a panic message, the `Err` a cell
+    returned) from a separate thread, so a line can reach IOPub after the kernel
+    reported the cell idle; plain nbclient drops it. Here such a message is added to
+    the cell it belongs to, and after the last cell the runner waits `grace` seconds
+    and collects what is still in flight.
+    """
+
+    def __init__(self, nb, grace=1.0, **kw):
+        super().__init__(nb, **kw)
+        self.grace = grace
+        self.cell_of_message = {}
+        self.late_messages = 0
+
+    def keep_late(self, msg):
+        target = self.cell_of_message.get(msg["parent_header"].get("msg_id"))
+        if target is None or msg["msg_type"] not in LATE_KINDS:
+            return
+        self.late_messages += 1
+        try:
+            self.process_message(msg, *target)
+        except CellExecutionComplete:
+            pass
+
+    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+        self.cell_of_message[parent_msg_id] = (cell, cell_index)
+        while True:
+            msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+            if msg["parent_header"].get("msg_id") != parent_msg_id:
+                self.keep_late(msg)
+                continue
+            try:
+                self.process_message(msg, cell, cell_index)
+            except CellExecutionComplete:
+                return
+
+    async def async_execute_cell(self, cell, cell_index, *args, **kw):
+        result = await super().async_execute_cell(cell, cell_index, *args, **kw)
+        last = max((i for i, c in enumerate(self.nb.cells) if c.cell_type == "code"), default=-1)
+        if cell_index == last:
+            await asyncio.sleep(self.grace)
+            while True:
+                try:
+                    msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=0.2))
+                except Empty:
+                    break
+                self.keep_late(msg)
+        return result
 
 
 def output_texts(out):
@@ -40,21 +101,23 @@ def output_texts(out):
 
 
 def check(nb, targets):
-    problems, figures, results, stderr_cells = [], 0, {}, set()
+    problems, figures, results = [], 0, {}
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
+        # evcxr reports an `Err` returned by a cell (`?`) as bare text on stderr;
+        # tchlab and the notebooks write nothing else there.
+        stderr = "".join(
+            out.get("text", "") for out in cell.get("outputs", []) if out.get("output_type") == "stream" and out.get("name") == "stderr"
+        )
+        if stderr:
+            first = next((l for l in stderr.splitlines() if l.strip()), "(blank lines)")
+            problems.append(f"cell {index}: error (stderr): {first[:300]}")
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 problems.append(f"cell {index}: error output: {out.get('ename', '')} {out.get('evalue', '')[:300]}")
             if any(m in out.get("data", {}) for m in FIGURE_MIMES):
                 figures += 1
-            # evcxr reports an `Err` returned by a cell (`?`) as bare text on stderr;
-            # tchlab and the notebooks write nothing else there.
-            if out.get("output_type") == "stream" and out.get("name") == "stderr" and index not in stderr_cells:
-                stderr_cells.add(index)
-                first = next((l for l in out.get("text", "").splitlines() if l.strip()), "")
-                problems.append(f"cell {index}: error (stderr): {first[:300]}")
             for text in output_texts(out):
                 if PANIC.search(text):
                     line = next((l for l in text.splitlines() if "panicked" in l), "")
@@ -96,7 +159,7 @@ def main():
     summary, failed = {}, []
     for path in args.notebooks:
         nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(
+        client = LateOutputClient(
             nb,
             kernel_name=args.kernel,
             timeout=args.timeout,
@@ -117,7 +180,8 @@ def main():
         html, _ = HTMLExporter().from_notebook_node(nb)
         (args.out / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
         status = "ok" if not problems else "FAILED"
-        print(f"{status:6} {path.name}  {seconds:7.1f}s  {figures} figure(s)  {len(results)} result(s)", flush=True)
+        late = f"  {client.late_messages} late output(s) kept" if client.late_messages else ""
+        print(f"{status:6} {path.name}  {seconds:7.1f}s  {figures} figure(s)  {len(results)} result(s){late}", flush=True)
         for p in problems:
             print(f"       - {p}", flush=True)
         summary[path.stem] = {"ok": not problems, "seconds": round(seconds, 1), "figures": figures, "results": results, "problems": problems}
