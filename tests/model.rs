@@ -303,6 +303,22 @@ fn fused_step_trains_exactly_like_autograd() {
             assert!((f.accuracy - a.accuracy).abs() < 1e-9 && (f.loss - a.loss).abs() < 1e-5, "{case}");
         }
     }
+    // Saturated softmax and sigmoid (logits in the tens) agree too.
+    for loss in [Loss::CrossEntropy, Loss::SigmoidMse] {
+        let cfg = MlpConfig::new(2, &[16], 2).weight_init(Init::Normal { mean: 0.0, std: 8.0 });
+        let run = |fused: bool| {
+            let mut m = Mlp::new(&cfg, 5).unwrap();
+            let tc = TrainConfig::sgd(0.05, 2).loss(loss).fused_step(fused).quiet();
+            let h = Trainer::new(tc).fit(&mut m, &loader, None).unwrap();
+            (h.minibatch_loss, m.forward(&Tensor::from_slice(&[0.3f32, -0.7]).reshape([1, 2])))
+        };
+        let ((fl, fo), (al, ao)) = (run(true), run(false));
+        assert!(fl.iter().any(|&l| l > 5.0) || loss == Loss::SigmoidMse, "{loss}: logits were not large: {fl:?}");
+        for (f, a) in fl.iter().zip(&al) {
+            assert!((f - a).abs() <= 1e-5 * a.abs().max(1.0), "{loss}: loss {f} vs {a}");
+        }
+        assert!(fo.allclose(&ao, 1e-5, 1e-4, false), "{loss}: outputs {fo} vs {ao}");
+    }
     // The same seed gives the same history on the fused path too.
     let run = || {
         let mut m = Mlp::new(&MlpConfig::new(2, &[16], 2), 3).unwrap();

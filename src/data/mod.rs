@@ -149,7 +149,7 @@ pub fn collate(examples: &[Example]) -> Result<(Tensor, Tensor)> {
 /// A CPU `f32` tensor of `shape` holding `values`, filled by one plain copy.
 /// (`Tensor::from_slice` zero-fills first, a parallel libtorch kernel that wakes the
 /// intra-op threads, which then spin and take the cores from the decoding threads.)
-fn f32_tensor(values: &[f32], shape: &[i64]) -> Result<Tensor> {
+pub(crate) fn f32_tensor(values: &[f32], shape: &[i64]) -> Result<Tensor> {
     let t = Tensor::f_empty(shape, (tch::Kind::Float, tch::Device::Cpu))?;
     ensure!(t.numel() == values.len(), "{} values do not fill a tensor of shape {shape:?}", values.len());
     // SAFETY: `t` is a new, contiguous CPU f32 tensor of exactly `values.len()` elements

@@ -320,10 +320,10 @@ impl Trainer {
                 let (logits, value) = match model.as_mlp().filter(|_| fused && batch.inputs.kind() == Kind::Float) {
                     Some(mlp) => {
                         let step = FusedStep::forward(mlp, &batch.inputs);
-                        let (loss, delta) = step
+                        let (value, delta) = step
                             .loss(c.loss, &batch.labels, lr)
                             .with_context(|| format!("epoch {epoch}, batch {b}"))?;
-                        let value = finite(loss.double_value(&[]))?;
+                        let value = finite(value)?;
                         let logits = step.logits().shallow_clone();
                         step.update(delta, lr, weight_decay)?;
                         (logits, value)
