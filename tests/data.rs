@@ -378,4 +378,26 @@ fn cats_dogs_photos_load_through_the_image_folder() {
     for k in 0..3 {
         assert!((0.3..0.6).contains(&mean[k]) && (0.15..0.35).contains(&std[k]), "{mean:?} {std:?}");
     }
+    // A copy of a photo cut in half is an error that names the file (libjpeg alone would
+    // fill the missing rows with gray); the whole photo, at full and at reduced scale, is
+    // not, and a photo with a flipped byte in its image data still decodes, as in PIL.
+    let first = &ds.files()[0].0;
+    let bytes = std::fs::read(first).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cut = tmp.path().join("cut.jpg");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    for t in [Transforms::new(), Transforms::new().then(Transform::Resize { width: 64, height: 64 })] {
+        let e = err(t.open(&cut));
+        assert!(e.contains("cut.jpg") && e.contains("truncated"), "{e}");
+        assert!(t.open(first).is_ok());
+    }
+    let mut flipped = bytes.clone();
+    let k = bytes.len() * 3 / 4;
+    flipped[k] = if flipped[k] == 0x00 { 0x01 } else { 0x00 };
+    let full = Transforms::new().decode(&bytes).unwrap().to_rgb8();
+    let damaged = Transforms::new().decode(&flipped).unwrap().to_rgb8();
+    assert_eq!(full.dimensions(), damaged.dimensions());
+    // A header that is not a JPEG's is an error with libjpeg's reason.
+    let e = err(Transforms::new().decode(&[0xFF, 0xD8, 0xFF, 0xD9]));
+    assert!(e.contains("not a valid JPEG"), "{e}");
 }

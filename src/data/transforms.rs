@@ -1,9 +1,10 @@
 //! Image transforms: colour mode, resize, random flip / rotation / resized crop,
 //! normalisation; and the per-channel mean/std of a dataset.
 
+use std::os::raw::c_int;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use image::{DynamicImage, GrayImage, RgbImage, imageops::FilterType};
 
 use super::Dataset;
@@ -104,11 +105,7 @@ impl Transforms {
         })?
     }
 
-    /// Reads and decodes an image file for this pipeline. When the pipeline begins by
-    /// resizing to `w` × `h`, a JPEG is decoded directly at the smallest of the scales
-    /// 1/8, 1/4, 1/2, 1 that keeps it at least `w` × `h` (scaling inside the inverse DCT,
-    /// as libjpeg does), which is several times faster than decoding every pixel; the
-    /// resize then gives the exact size.
+    /// Reads and decodes an image file for this pipeline (see [`Transforms::decode`]).
     ///
     /// ```
     /// use tchlab::data::{Transform, Transforms};
@@ -124,12 +121,38 @@ impl Transforms {
     /// ```
     pub fn open(&self, path: &Path) -> Result<DynamicImage> {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        if let (Some((w, h)), [0xFF, 0xD8, ..]) = (self.first_resize(), bytes.as_slice())
-            && let Some(img) = decode_jpeg_scaled(&bytes, w, h)
+        self.decode(&bytes).with_context(|| format!("cannot decode {}", path.display()))
+    }
+
+    /// Decodes the bytes of an image file for this pipeline. JPEGs are decoded with
+    /// libjpeg-turbo's decoder (mozjpeg's build), PNGs and other formats with the `image`
+    /// crate. When the pipeline begins by resizing to `w` × `h`, a JPEG is decoded
+    /// directly at the smallest of the scales 1/8, 1/4, 1/2, 1 that keeps it at least
+    /// `w` × `h` (scaling inside the inverse DCT, as PIL's `draft` does), which is several
+    /// times faster than decoding every pixel; the resize then gives the exact size. A
+    /// JPEG whose data ends early (a truncated download) is an error, as in PIL.
+    ///
+    /// ```
+    /// use tchlab::data::{Transform, Transforms};
+    /// let mut bytes = std::io::Cursor::new(Vec::new());
+    /// image::RgbImage::from_pixel(300, 200, image::Rgb([10, 200, 90]))
+    ///     .write_to(&mut bytes, image::ImageFormat::Jpeg)
+    ///     .unwrap();
+    /// let bytes = bytes.into_inner();
+    /// let t = Transforms::new().then(Transform::Resize { width: 32, height: 32 });
+    /// // Decoded at 1/4 (75 × 50): at 1/8 it would be 38 × 25, less than 32 high.
+    /// assert_eq!(t.decode(&bytes).unwrap().width(), 75);
+    /// assert_eq!(Transforms::new().decode(&bytes).unwrap().width(), 300);
+    /// let e = t.decode(&bytes[..bytes.len() / 2]).unwrap_err();
+    /// assert!(e.to_string().contains("truncated"), "{e}");
+    /// ```
+    pub fn decode(&self, bytes: &[u8]) -> Result<DynamicImage> {
+        if bytes.starts_with(&[0xFF, 0xD8])
+            && let Some(img) = decode_jpeg(bytes, self.first_resize())?
         {
             return Ok(img);
         }
-        image::load_from_memory(&bytes).with_context(|| format!("cannot decode {}", path.display()))
+        Ok(image::load_from_memory(bytes)?)
     }
 
     /// Checks the order of steps and their settings.
@@ -398,21 +421,73 @@ pub fn channel_mean_std(dataset: &dyn Dataset) -> Result<(Vec<f64>, Vec<f64>)> {
     Ok((mean, std))
 }
 
-/// Decodes a JPEG at the smallest IDCT scale (1/8, 1/4, 1/2, 1) that keeps it at least
-/// `w` × `h`; `None` for anything it does not handle (then the `image` crate decodes it
-/// and reports errors).
-fn decode_jpeg_scaled(bytes: &[u8], w: u32, h: u32) -> Option<DynamicImage> {
-    let mut decoder = jpeg_decoder::Decoder::new(bytes);
-    decoder.read_info().ok()?;
-    let info = decoder.info()?;
-    let (iw, ih) = (u32::from(info.width), u32::from(info.height));
-    let factor = [8, 4, 2, 1].into_iter().find(|f| iw.div_ceil(*f) >= w && ih.div_ceil(*f) >= h).unwrap_or(1);
-    let (sw, sh) = decoder.scale(iw.div_ceil(factor) as u16, ih.div_ceil(factor) as u16).ok()?;
-    let pixels = decoder.decode().ok()?;
-    let (sw, sh) = (u32::from(sw), u32::from(sh));
-    match decoder.info()?.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageRgb8),
-        jpeg_decoder::PixelFormat::L8 => GrayImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageLuma8),
-        _ => None,
+/// Decodes a JPEG with libjpeg, at the smallest IDCT scale (1/8, 1/4, 1/2, 1) that keeps
+/// it at least `w` × `h` when `min_size` is given. `Ok(None)` for colour spaces it does
+/// not convert to gray or RGB (CMYK, YCCK): the `image` crate decodes those.
+fn decode_jpeg(bytes: &[u8], min_size: Option<(u32, u32)>) -> Result<Option<DynamicImage>> {
+    let run = || -> std::io::Result<Option<DynamicImage>> {
+        // SAFETY: `jpeg_std_error` fills every field of the zeroed struct.
+        let mut errors: mozjpeg_sys::jpeg_error_mgr = unsafe { std::mem::zeroed() };
+        unsafe { mozjpeg_sys::jpeg_std_error(&mut errors) };
+        errors.error_exit = Some(jpeg_error_exit);
+        errors.emit_message = Some(jpeg_emit_message);
+        let mut decoder = mozjpeg::Decompress::with_err(errors).from_mem(bytes)?;
+        if let Some((w, h)) = min_size {
+            let (iw, ih) = (decoder.width() as u32, decoder.height() as u32);
+            let factor = [8, 4, 2, 1].into_iter().find(|f| iw.div_ceil(*f) >= w && ih.div_ceil(*f) >= h).unwrap_or(1);
+            decoder.scale((8 / factor) as u8);
+        }
+        let (img, started) = match decoder.image()? {
+            mozjpeg::Format::RGB(mut s) => {
+                let (w, h, pixels) = (s.width() as u32, s.height() as u32, s.read_scanlines::<u8>()?);
+                (RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8), s)
+            }
+            mozjpeg::Format::Gray(mut s) => {
+                let (w, h, pixels) = (s.width() as u32, s.height() as u32, s.read_scanlines::<u8>()?);
+                (GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8), s)
+            }
+            mozjpeg::Format::CMYK(_) => return Ok(None),
+        };
+        started.finish()?;
+        Ok(img)
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(decoded) => decoded.map_err(|e| anyhow!("not a valid JPEG ({e})")),
+        Err(payload) => match payload.downcast::<JpegStop>() {
+            Ok(stop) => bail!("{}", stop.0),
+            Err(other) => std::panic::resume_unwind(other),
+        },
+    }
+}
+
+/// Why libjpeg stopped decoding: its error handlers below unwind with this to the
+/// `catch_unwind` in [`decode_jpeg`] (`resume_unwind` does not print a panic message).
+struct JpegStop(String);
+
+/// libjpeg's handler for fatal errors (it must not return).
+unsafe extern "C-unwind" fn jpeg_error_exit(cinfo: &mut mozjpeg_sys::jpeg_common_struct) {
+    let mut text = [0u8; 80];
+    // SAFETY: `format_message` writes a NUL-terminated message of at most 80 bytes into
+    // its buffer; the binding declares the buffer `&[u8; 80]`, so it is passed as `*mut`.
+    let format = unsafe { cinfo.err.as_ref() }.and_then(|e| e.format_message);
+    if let Some(format) = format {
+        let format: unsafe extern "C-unwind" fn(&mut mozjpeg_sys::jpeg_common_struct, *mut u8) =
+            unsafe { std::mem::transmute(format) };
+        unsafe { format(cinfo, text.as_mut_ptr()) };
+    }
+    let len = text.iter().position(|b| *b == 0).unwrap_or(text.len());
+    let message = String::from_utf8_lossy(&text[..len]).into_owned();
+    std::panic::resume_unwind(Box::new(JpegStop(format!("not a valid JPEG ({message})"))))
+}
+
+/// libjpeg's handler for warnings and trace messages: warnings are ignored, as PIL does
+/// (real photos often have a few stray bytes), except the end of the data before the
+/// image is complete.
+unsafe extern "C-unwind" fn jpeg_emit_message(cinfo: &mut mozjpeg_sys::jpeg_common_struct, level: c_int) {
+    let code = unsafe { cinfo.err.as_ref() }.map(|e| e.msg_code);
+    if level < 0 && code == Some(mozjpeg_sys::JWRN_JPEG_EOF) {
+        std::panic::resume_unwind(Box::new(JpegStop(
+            "the JPEG data ends before the image is complete: the file is truncated (download or copy it again)".into(),
+        )))
     }
 }
