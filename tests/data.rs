@@ -330,6 +330,11 @@ fn resize_and_scaled_jpeg_decoding_match_full_decoding() {
     assert!(v.iter().all(|x| (x - 77.0 / 255.0).abs() < 1e-6), "{v:?}");
     let flip_first = Transforms::new().then(Transform::RandomResizedCrop { width: 64, height: 64, scale: (0.5, 1.0) });
     assert_eq!(flip_first.open(&path).unwrap().width(), 500);
+    // A gray JPEG stays one channel, at the reduced scale too.
+    let gray_path = dir.path().join("gray.jpg");
+    image::GrayImage::from_fn(400, 300, |x, _| image::Luma([(x * 255 / 399) as u8])).save(&gray_path).unwrap();
+    let small = Transforms::new().then(Transform::Resize { width: 64, height: 64 }).open(&gray_path).unwrap();
+    assert!(matches!(small, image::DynamicImage::ImageLuma8(_)) && (small.width(), small.height()) == (100, 75));
     std::fs::write(dir.path().join("bad.jpg"), [0xFF, 0xD8, 0xFF, 0x00, 1, 2, 3]).unwrap();
     let e = err(t.open(&dir.path().join("bad.jpg")));
     assert!(e.contains("cannot decode") && e.contains("bad.jpg"), "{e}");

@@ -437,19 +437,18 @@ fn decode_jpeg(bytes: &[u8], min_size: Option<(u32, u32)>) -> Result<Option<Dyna
             let factor = [8, 4, 2, 1].into_iter().find(|f| iw.div_ceil(*f) >= w && ih.div_ceil(*f) >= h).unwrap_or(1);
             decoder.scale((8 / factor) as u8);
         }
-        let (img, started) = match decoder.image()? {
-            mozjpeg::Format::RGB(mut s) => {
-                let (w, h, pixels) = (s.width() as u32, s.height() as u32, s.read_scanlines::<u8>()?);
-                (RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8), s)
-            }
-            mozjpeg::Format::Gray(mut s) => {
-                let (w, h, pixels) = (s.width() as u32, s.height() as u32, s.read_scanlines::<u8>()?);
-                (GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8), s)
-            }
+        let (mut started, gray) = match decoder.image()? {
+            mozjpeg::Format::RGB(s) => (s, false),
+            mozjpeg::Format::Gray(s) => (s, true),
             mozjpeg::Format::CMYK(_) => return Ok(None),
         };
+        let (w, h, pixels) = (started.width() as u32, started.height() as u32, started.read_scanlines::<u8>()?);
         started.finish()?;
-        Ok(img)
+        Ok(if gray {
+            GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
+        } else {
+            RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8)
+        })
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
         Ok(decoded) => decoded.map_err(|e| anyhow!("not a valid JPEG ({e})")),
