@@ -13,7 +13,7 @@ build: setup
 	cargo build --all-targets
 
 test:
-	@bash tools/test.sh
+	@LECTURE=$(LECTURE) bash tools/test.sh
 
 notebooks: setup
 	$(PY) tools/run_notebooks.py --out target/notebooks $(NOTEBOOKS)

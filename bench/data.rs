@@ -35,7 +35,7 @@ fn best_of<F: FnMut() -> anyhow::Result<usize>>(runs: usize, mut f: F) -> anyhow
 fn main() -> anyhow::Result<()> {
     let threads: usize = std::env::args().nth(1).and_then(|t| t.parse().ok()).unwrap_or(2);
     let dir = PathBuf::from(std::env::args().nth(2).unwrap_or_else(|| "target/bench".into()));
-    tchlab::env::set_threads(Some(threads));
+    tchlab::env::set_threads(Some(threads))?;
     let settings = tchlab::env::Settings::from_env();
     let mnist_dir = PathBuf::from(
         settings

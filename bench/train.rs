@@ -8,7 +8,7 @@ use tchlab::prelude::*;
 
 fn main() -> anyhow::Result<()> {
     let threads: usize = std::env::args().nth(1).and_then(|t| t.parse().ok()).unwrap_or(2);
-    tchlab::env::set_threads(Some(threads));
+    tchlab::env::set_threads(Some(threads))?;
     let mnist = Mnist::load(MnistKind::Digits)?;
     // Same data in memory as the twin: float pixels in [0, 1].
     let x = mnist.train(Scaling::Unit).scaled_inputs().reshape([60000, 784]);

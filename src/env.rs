@@ -197,16 +197,41 @@ pub fn device(request: &str) -> anyhow::Result<Device> {
     }
 }
 
-/// Applies the thread setting (`TCHLAB_THREADS` or an explicit count) to libtorch.
+/// The most libtorch threads [`set_threads`] accepts.
+pub const MAX_THREADS: usize = 256;
+
+/// Applies the thread setting (an explicit count, else `TCHLAB_THREADS`) to libtorch.
+/// A count outside 1..=[`MAX_THREADS`], or a `TCHLAB_THREADS` that is not a number, is
+/// an error naming the setting.
 ///
 /// ```
-/// tchlab::env::set_threads(Some(2));
+/// tchlab::env::set_threads(Some(2)).unwrap();
 /// assert_eq!(tch::get_num_threads(), 2);
+/// assert!(tchlab::env::set_threads(Some(0)).is_err());
+/// assert!(tchlab::env::set_threads(Some(4_294_967_296)).is_err());
 /// ```
-pub fn set_threads(threads: Option<usize>) {
-    if let Some(t) = threads.or(Settings::from_env().threads) {
-        tch::set_num_threads(t.max(1) as i32);
-    }
+pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    let (count, setting) = match threads {
+        Some(t) => (t, "--threads"),
+        None => match std::env::var("TCHLAB_THREADS").ok().filter(|v| !v.trim().is_empty()) {
+            None => return Ok(()),
+            Some(v) => (
+                v.trim().parse::<usize>().map_err(|_| {
+                    anyhow::anyhow!(
+                        "TCHLAB_THREADS={v} is not a number of threads: set it to 1..={MAX_THREADS} or unset it"
+                    )
+                })?,
+                "TCHLAB_THREADS",
+            ),
+        },
+    };
+    anyhow::ensure!(
+        (1..=MAX_THREADS).contains(&count),
+        "{setting} {count} is out of range: use 1..={MAX_THREADS} threads (this machine has {} cores)",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    tch::set_num_threads(count as i32);
+    Ok(())
 }
 
 /// Keeps large allocations (batches, activations, gradients: tens of KB to MB, freed and
@@ -321,7 +346,9 @@ pub fn checks() -> Vec<Check> {
 /// tchlab::doctor();
 /// ```
 pub fn doctor() {
-    set_threads(None);
+    if let Err(e) = set_threads(None) {
+        println!("  threads setting ignored: {e:#}");
+    }
     println!("tchlab {} doctor", env!("CARGO_PKG_VERSION"));
     for c in checks() {
         println!("  {:<16} {}", c.name, c.found);

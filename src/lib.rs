@@ -28,6 +28,7 @@ pub mod env;
 pub mod experiments;
 pub mod metrics;
 pub mod model;
+pub mod output;
 pub mod plot;
 pub(crate) mod rng;
 pub mod train;

@@ -220,25 +220,36 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
     (mean, (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt())
 }
 
+/// The most cells [`decision_grid`] evaluates (a 1000 × 1000 grid).
+pub const MAX_GRID_CELLS: f64 = 1e6;
+
 /// Predicted classes of a 2-D classifier over a grid: `cells[j][i]` is the class at
-/// `(x.0 + (i + ½)·step, y.0 + (j + ½)·step)`, row 0 at the bottom.
+/// `(x.0 + (i + ½)·step, y.0 + (j + ½)·step)`, row 0 at the bottom. The step must be
+/// positive and the grid at most [`MAX_GRID_CELLS`] cells.
 ///
 /// ```
 /// use tchlab::prelude::*;
 /// let m = Mlp::new(&MlpConfig::new(2, &[4], 2), 1).unwrap();
-/// let cells = tchlab::metrics::decision_grid(&m, (-1.0, 1.0), (-1.0, 1.0), 0.5);
+/// let cells = tchlab::metrics::decision_grid(&m, (-1.0, 1.0), (-1.0, 1.0), 0.5).unwrap();
 /// assert_eq!((cells.len(), cells[0].len()), (4, 4));
+/// assert!(tchlab::metrics::decision_grid(&m, (-1.0, 1.0), (-1.0, 1.0), 0.0).is_err());
+/// assert!(tchlab::metrics::decision_grid(&m, (-1.0, 1.0), (-1.0, 1.0), 1e-4).is_err());
 /// ```
-pub fn decision_grid(model: &dyn Network, x: (f64, f64), y: (f64, f64), step: f64) -> Vec<Vec<i64>> {
+pub fn decision_grid(model: &dyn Network, x: (f64, f64), y: (f64, f64), step: f64) -> anyhow::Result<Vec<Vec<i64>>> {
+    anyhow::ensure!(step.is_finite() && step > 0.0, "grid step {step} must be a positive number (e.g. grid_step=0.02)");
+    let (nx, ny) = (((x.1 - x.0) / step).ceil().max(1.0), ((y.1 - y.0) / step).ceil().max(1.0));
+    anyhow::ensure!(
+        nx.is_finite() && ny.is_finite() && nx * ny <= MAX_GRID_CELLS,
+        "grid step {step} gives a {nx} × {ny} grid, more than {MAX_GRID_CELLS} cells: use a larger grid_step (e.g. 0.02)"
+    );
     let _g = tch::no_grad_guard();
-    let nx = ((x.1 - x.0) / step).ceil().max(1.0) as i64;
-    let ny = ((y.1 - y.0) / step).ceil().max(1.0) as i64;
+    let (nx, ny) = (nx as i64, ny as i64);
     let xs = Tensor::arange(nx, (Kind::Double, tch::Device::Cpu)) * step + x.0 + step / 2.0;
     let ys = Tensor::arange(ny, (Kind::Double, tch::Device::Cpu)) * step + y.0 + step / 2.0;
     let grid = Tensor::meshgrid_indexing(&[&ys, &xs], "ij");
     let points = Tensor::stack(&[grid[1].flatten(0, -1), grid[0].flatten(0, -1)], 1).to_kind(Kind::Float);
     let device = model.var_store().device();
     let pred = model.forward_t(&points.to_device(device), false).argmax(-1, false).to_device(tch::Device::Cpu);
-    let flat = Vec::<i64>::try_from(pred).unwrap_or_default();
-    flat.chunks(nx as usize).map(|r| r.to_vec()).collect()
+    let flat = Vec::<i64>::try_from(pred)?;
+    Ok(flat.chunks(nx as usize).map(|r| r.to_vec()).collect())
 }

@@ -50,7 +50,7 @@ fn line_charts_minibatch_loss_and_curves() {
 #[test]
 fn decision_regions_images_and_heatmaps() {
     let m = Mlp::new(&MlpConfig::new(2, &[8], 2), 1).unwrap();
-    let cells = tchlab::metrics::decision_grid(&m, (-2.0, 2.0), (-2.0, 2.0), 0.1);
+    let cells = tchlab::metrics::decision_grid(&m, (-2.0, 2.0), (-2.0, 2.0), 0.1).unwrap();
     let pts = vec![(1.0, 1.0, 0), (-1.0, 1.0, 1), (0.5, -1.0, 1)];
     check(&Figure::decision_regions("Regions", (-2.0, 2.0), (-2.0, 2.0), cells, pts), &["Regions", "class 1"]);
     let imgs = Tensor::rand([6, 28, 28], tch::kind::FLOAT_CPU);

@@ -3,6 +3,10 @@
 # (through cargo, so that the run ends with cargo's test summary). Prints each phase's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The notebooks run at their short CI settings unless LECTURE=1 (`make test LECTURE=1`);
+# `make notebooks` runs them at the lecture's settings.
+if [ "${LECTURE:-0}" = 1 ]; then export TCHLAB_CI=0; else export TCHLAB_CI=${TCHLAB_CI:-1}; fi
+echo "[make test] notebooks at $([ "$TCHLAB_CI" = 0 ] && echo "the lecture's" || echo "the short CI") settings"
 t() { date +%s; }
 phase() { printf '[make test] %-22s %4ss\n' "$1" "$2"; }
 t0=$(t); bash tools/setup.sh; phase setup $(( $(t) - t0 ))

@@ -94,6 +94,7 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
+    tchlab::output::clean_up_on_signals();
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -255,11 +256,7 @@ fn first_sizes(ds: &ImageFolder) -> std::collections::BTreeSet<(u32, u32)> {
 
 fn run(args: RunArgs) -> Result<()> {
     let experiment = experiments::find(&args.experiment)?;
-    if let Some(t) = args.threads {
-        tchlab::env::set_threads(Some(t));
-    } else {
-        tchlab::env::set_threads(None);
-    }
+    tchlab::env::set_threads(args.threads)?;
     let mut params = Params::parse(&args.set)?;
     if args.ci {
         params.set("profile", "ci");
@@ -278,17 +275,19 @@ fn run(args: RunArgs) -> Result<()> {
     put("device", args.device.clone())?;
     let seeds: Vec<Option<u64>> =
         if args.seeds.is_empty() { vec![args.seed] } else { args.seeds.iter().map(|&s| Some(s)).collect() };
+    let mut distinct = args.seeds.clone();
+    distinct.sort_unstable();
+    if let Some(w) = distinct.windows(2).find(|w| w[0] == w[1]) {
+        bail!("--seeds lists seed {} twice: give each seed once", w[0]);
+    }
     if seeds.iter().any(Option::is_some) && !known.iter().any(|k| k == "seed") {
         bail!("--seed does not apply to {}", experiment.name);
     }
     let out = args.out.unwrap_or_else(|| PathBuf::from("runs").join(experiment.name));
-    let part = {
-        let mut s = out.as_os_str().to_owned();
-        s.push(".part");
-        PathBuf::from(s)
-    };
-    let _ = std::fs::remove_dir_all(&part);
-    std::fs::create_dir_all(&part).with_context(|| format!("creating {}", part.display()))?;
+    // Checked, locked and created before any training: a folder that may not be
+    // replaced is refused up front, and the results appear only when complete.
+    let writer = tchlab::output::ResultDir::create(&out, "run")?;
+    let part = writer.path().to_path_buf();
     let clock = Instant::now();
     let result = (|| -> Result<()> {
         let mut reports = Vec::new();
@@ -310,14 +309,10 @@ fn run(args: RunArgs) -> Result<()> {
         Ok(())
     })();
     if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&part);
         return Err(e.context(format!("{} failed; nothing was written to {}", experiment.name, out.display())));
     }
-    if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("replacing {}", out.display()))?;
-    }
-    std::fs::rename(&part, &out).with_context(|| format!("renaming {} to {}", part.display(), out.display()))?;
-    println!("wrote {}", out.display());
+    let written = writer.commit()?;
+    println!("wrote {}", written.display());
     Ok(())
 }
 

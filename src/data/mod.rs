@@ -221,8 +221,3 @@ pub(crate) fn default_workers() -> usize {
 pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     download::write_atomic(path, bytes)
 }
-
-/// `dir` -> `dir.part`, the temporary name of a folder being written.
-pub(crate) fn part_dir(dir: &std::path::Path) -> std::path::PathBuf {
-    download::part_path(dir)
-}

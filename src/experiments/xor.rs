@@ -75,7 +75,7 @@ pub fn run(c: &Config) -> Result<Report> {
             name,
             history.minibatch_loss.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)).collect(),
         ));
-        let cells = decision_grid(&model, xr, yr, c.grid_step);
+        let cells = decision_grid(&model, xr, yr, c.grid_step)?;
         regions.push(Figure::decision_regions(&format!("{name} hidden layer"), xr, yr, cells, points.clone()));
         report.histories.push((name.to_string(), history));
     }

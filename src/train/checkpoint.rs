@@ -9,7 +9,9 @@ use super::History;
 use crate::model::Network;
 
 /// Saves `model`'s weights and `history` into the folder `dir` (`weights.safetensors`,
-/// `history.csv`, `minibatch_loss.txt`); written under `dir.part` and renamed when complete.
+/// `history.csv`, `minibatch_loss.txt`) through a [`ResultDir`](crate::output::ResultDir):
+/// written under a hidden temporary name and moved into place when complete. An
+/// existing `dir` is replaced only when it is an earlier checkpoint.
 ///
 /// ```no_run
 /// # use tchlab::prelude::*;
@@ -17,20 +19,18 @@ use crate::model::Network;
 /// tchlab::train::save_checkpoint(&model, &History::default(), "runs/ckpt".as_ref()).unwrap();
 /// ```
 pub fn save_checkpoint(model: &dyn Network, history: &History, dir: &Path) -> Result<()> {
-    let part = crate::data::part_dir(dir);
-    let _ = std::fs::remove_dir_all(&part);
-    std::fs::create_dir_all(&part).with_context(|| format!("creating {}", part.display()))?;
+    let writer = crate::output::ResultDir::create(dir, "checkpoint")?;
+    let part = writer.path();
     model
         .var_store()
         .save(part.join("weights.safetensors"))
         .with_context(|| format!("saving weights into {}", part.display()))?;
     history.save_csv(&part.join("history.csv"))?;
     let mb: Vec<String> = history.minibatch_loss.iter().map(|v| format!("{v:e}")).collect();
-    std::fs::write(part.join("minibatch_loss.txt"), format!("{}\n{}", history.batches_per_epoch, mb.join("\n")))?;
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("replacing {}", dir.display()))?;
-    }
-    std::fs::rename(&part, dir).with_context(|| format!("renaming {} to {}", part.display(), dir.display()))
+    std::fs::write(part.join("minibatch_loss.txt"), format!("{}\n{}", history.batches_per_epoch, mb.join("\n")))
+        .with_context(|| format!("writing {}", part.join("minibatch_loss.txt").display()))?;
+    writer.commit()?;
+    Ok(())
 }
 
 /// Loads weights saved by [`save_checkpoint`] into `model` (which must have the same

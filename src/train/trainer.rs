@@ -276,6 +276,9 @@ impl Trainer {
         }
         ensure!(!train.is_empty(), "the training loader yields no batch: lower the batch size or turn off drop_last");
         let c = self.config.clone();
+        ensure!(c.epochs >= 1, "epochs = 0: training needs at least one epoch (set epochs to 1 or more)");
+        let lr = c.optimizer.lr();
+        ensure!(lr.is_finite() && lr >= 0.0, "learning rate {lr} is not a finite number >= 0: set lr to e.g. 0.1");
         let mut opt = c.optimizer.build(model.var_store())?;
         let fused = self.uses_fused_step(model);
         let weight_decay = match c.optimizer {
