@@ -349,3 +349,12 @@ fn the_fused_step_steps_aside_for_what_it_cannot_do() {
     let probe = Tensor::zeros([4, 2], tch::kind::FLOAT_CPU);
     assert!(Trainer::new(sgd).hook(tchlab::train::DeadUnits::new(probe)).uses_fused_step(&m));
 }
+
+#[test]
+fn an_mlp_too_large_to_allocate_is_an_error_not_a_panic() {
+    for hidden in [vec![99_999_999_999], vec![i64::MAX / 2, 4], vec![1 << 20, 1 << 10]] {
+        let err = Mlp::new(&MlpConfig::new(784, &hidden, 10), 1).unwrap_err().to_string();
+        assert!(err.contains("more than the limit"), "{hidden:?}: {err}");
+    }
+    assert!(Mlp::new(&MlpConfig::new(784, &[100], 10), 1).is_ok());
+}

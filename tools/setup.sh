@@ -44,6 +44,38 @@ if [ ! -f .cargo/config.toml ] || [ "$(cat .cargo/config.toml)" != "$config" ]; 
     phase cargo-config "LIBTORCH=$TORCH_DIR"
 fi
 
+# What a crate of one's own needs to build on tchlab (templates/my-experiment): `source tchlab.env`.
+envfile=$(cat <<EOT
+# Written by \`make setup\` (tools/setup.sh); not committed. \`source\` it before building a
+# crate of your own that depends on tchlab (see templates/my-experiment).
+export LIBTORCH="$TORCH_DIR"
+export PATH="$ROOT/.venv/bin:\$PATH"
+EOT
+)
+if [ ! -f tchlab.env ] || [ "$(cat tchlab.env)" != "$envfile" ]; then
+    printf '%s\n' "$envfile" > tchlab.env
+    phase tchlab.env "LIBTORCH for crates of your own"
+fi
+
+# \`tchlab\` on the venv's PATH: builds the release binary when it is missing or older
+# than the sources, then runs it.
+wrapper=$(cat <<EOT
+#!/usr/bin/env bash
+# Written by \`make setup\` (tools/setup.sh): the tchlab command line of $ROOT.
+bin="$ROOT/target/release/tchlab"
+if [ ! -x "\$bin" ] || [ -n "\$(find "$ROOT/src" "$ROOT/Cargo.toml" "$ROOT/Cargo.lock" -newer "\$bin" -print -quit)" ]; then
+    echo "tchlab: building the release binary (the first time takes a few minutes)" >&2
+    CARGO_TARGET_DIR="$ROOT/target" cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin tchlab >&2 || exit 1
+fi
+exec "\$bin" "\$@"
+EOT
+)
+if [ ! -f .venv/bin/tchlab ] || [ "$(cat .venv/bin/tchlab)" != "$wrapper" ]; then
+    printf '%s\n' "$wrapper" > .venv/bin/tchlab
+    chmod +x .venv/bin/tchlab
+    phase tchlab "the command line: .venv/bin/tchlab"
+fi
+
 # 3. A fast linker and the assembler for libjpeg-turbo's SIMD code, when the system can
 #    install them (both optional: evcxr and cargo pick up mold; without nasm, JPEGs decode
 #    without SIMD, about a fifth slower).

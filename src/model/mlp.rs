@@ -98,9 +98,25 @@ impl MlpConfig {
         );
         ensure!(self.hidden.iter().all(|&h| h > 0), "hidden layer sizes must be positive, got {:?}", self.hidden);
         ensure!((0.0..1.0).contains(&self.dropout), "dropout {} must be in [0, 1)", self.dropout);
+        let mut sizes = vec![self.inputs];
+        sizes.extend(&self.hidden);
+        sizes.push(self.outputs);
+        let count = sizes.windows(2).try_fold(0i64, |sum, w| {
+            w[0].checked_mul(w[1]).and_then(|p| p.checked_add(w[1])).and_then(|p| sum.checked_add(p))
+        });
+        ensure!(
+            count.is_some_and(|c| c <= MAX_PARAMETERS),
+            "the MLP {} would have {} parameters, more than the limit of {MAX_PARAMETERS} (2 GiB of weights): use fewer or smaller layers",
+            self.describe(),
+            count.map_or("too many".to_string(), |c| c.to_string())
+        );
         Ok(())
     }
 }
+
+/// The most parameters an [`Mlp`] may have (2 GiB of `f32` weights); a larger
+/// configuration is an error rather than an allocation failure.
+pub const MAX_PARAMETERS: i64 = 1 << 29;
 
 /// A multilayer perceptron: `Linear -> activation` per hidden layer, then a linear
 /// output layer giving logits. Owns its variables.

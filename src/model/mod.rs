@@ -8,7 +8,7 @@ mod mlp;
 pub use activation::Activation;
 pub use cnn::{Cnn, CnnConfig};
 pub use init::Init;
-pub use mlp::{Mlp, MlpConfig};
+pub use mlp::{MAX_PARAMETERS, Mlp, MlpConfig};
 
 use tch::{Tensor, nn};
 

@@ -33,8 +33,12 @@ pub struct EpochRecord {
 /// h.push(1, "valid", 0.6, 0.75, 0.1, 1.0);
 /// assert_eq!(h.frame().unwrap().height(), 2);
 /// assert_eq!(h.last("valid").unwrap().accuracy, 0.75);
+/// // Printed with `{:?}`, a history is a short summary, not every minibatch loss.
+/// h.minibatch_loss = vec![0.9; 6000];
+/// let shown = format!("{h:?}");
+/// assert!(shown.contains("6000 minibatch losses") && shown.len() < 300, "{shown}");
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct History {
     /// Per-epoch records.
     pub epochs: Vec<EpochRecord>,
@@ -44,6 +48,32 @@ pub struct History {
     pub batches_per_epoch: usize,
     /// Series recorded by hooks: name -> one vector per epoch (e.g. one value per layer).
     pub series: BTreeMap<String, Vec<Vec<f64>>>,
+}
+
+impl std::fmt::Debug for History {
+    /// One line: epochs, the last record of each split, and how many minibatch losses
+    /// and hook series there are (the data itself: the fields, or [`History::frame`]).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "History {{ {} epochs", self.epochs_done())?;
+        let mut splits: Vec<&str> = self.epochs.iter().map(|r| r.split.as_str()).collect();
+        splits.dedup();
+        splits.sort_unstable();
+        splits.dedup();
+        for split in splits {
+            if let Some(r) = self.last(split) {
+                write!(f, ", {split}: loss {:.4} accuracy {:.2}% (epoch {})", r.loss, 100.0 * r.accuracy, r.epoch)?;
+            }
+        }
+        write!(f, ", {} minibatch losses", self.minibatch_loss.len())?;
+        if let (Some(first), Some(last)) = (self.minibatch_loss.first(), self.minibatch_loss.last()) {
+            write!(f, " ({first:.4} -> {last:.4})")?;
+        }
+        if !self.series.is_empty() {
+            let names: Vec<&str> = self.series.keys().map(String::as_str).collect();
+            write!(f, ", series: {}", names.join(", "))?;
+        }
+        write!(f, " }}")
+    }
 }
 
 impl History {
