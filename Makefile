@@ -1,5 +1,6 @@
 # tchlab: `make setup` builds the environment, `make test` checks everything,
-# `make notebooks` runs every lecture notebook and leaves rendered results.
+# `make notebooks` runs every lecture notebook and leaves rendered results;
+# `make lint` (fmt, clippy -D warnings) is part of `make test`.
 SHELL := bash
 PY := .venv/bin/python
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
