@@ -10,6 +10,7 @@ mod download;
 mod folder;
 mod loader;
 mod mnist;
+mod paths;
 mod split;
 mod tensor;
 mod transforms;
