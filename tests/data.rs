@@ -211,7 +211,7 @@ fn csv_dataset_reads_images_and_reports_every_bad_row() {
     assert!(e.contains("no column `Class Label`") && e.contains("`label`"), "{e}");
     // Configurable columns accept it.
     common::write_png(&d3.path().join("x/a.png"), 4, 4, 9);
-    let opts = CsvOptions { label_column: "label".into(), file_column: "file".into(), image_dir: None };
+    let opts = CsvOptions { label_column: "label".into(), file_column: "file".into(), ..Default::default() };
     assert_eq!(CsvImageDataset::with_options(d3.path().join("x.csv"), &opts).unwrap().len(), 1);
     // An empty CSV.
     std::fs::write(d3.path().join("x.csv"), "Class Label,File Name\n").unwrap();

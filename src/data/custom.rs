@@ -8,33 +8,54 @@ use polars::prelude::{Column, CsvReadOptions, DataFrame, DataType, SerReader};
 use tch::Tensor;
 
 use super::download::part_path;
+use super::paths::{self, Resolved};
 use super::{Dataset, Example, Transforms, collate_parallel, default_workers};
 
-/// Column names and image folder of a CSV image dataset.
+/// Column names, image folder and checks of a CSV image dataset.
 ///
 /// ```
 /// let opts = tchlab::data::CsvOptions::default();
 /// assert_eq!(opts.label_column, "Class Label");
 /// assert_eq!(opts.file_column, "File Name");
+/// assert!(!opts.allow_outside_paths);
+/// // Ten classes: labels must be 0..=9.
+/// let digits = tchlab::data::CsvOptions { num_classes: Some(10), ..Default::default() };
+/// assert_eq!(digits.num_classes, Some(10));
 /// ```
 #[derive(Clone, Debug)]
 pub struct CsvOptions {
-    /// Column with integer class labels.
+    /// Column with integer class labels (`0`, `1`, `2`, ... written as whole numbers).
     pub label_column: String,
-    /// Column with image file names, relative to the image folder.
+    /// Column with image file names, relative to the image folder, read as text exactly
+    /// as written (`007.png` and `7.png` are different files).
     pub file_column: String,
     /// Folder the file names are relative to; by default the folder beside the CSV
     /// named after its stem (`mnist_train.csv` -> `mnist_train/`).
     pub image_dir: Option<PathBuf>,
+    /// The number of classes, when known: every label must then be below it.
+    pub num_classes: Option<usize>,
+    /// Follow file names that lead outside the image folder (`../x.png`, an absolute
+    /// path, a symbolic link to elsewhere). Off by default: a dataset's rows name files
+    /// in its own folder, and a CSV from elsewhere must not make the loader read any file
+    /// on the machine.
+    pub allow_outside_paths: bool,
 }
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { label_column: "Class Label".into(), file_column: "File Name".into(), image_dir: None }
+        CsvOptions {
+            label_column: "Class Label".into(),
+            file_column: "File Name".into(),
+            image_dir: None,
+            num_classes: None,
+            allow_outside_paths: false,
+        }
     }
 }
 
-/// Reads a CSV file into a polars DataFrame, with the path in every error.
+/// Reads a CSV file into a polars DataFrame, with the path in every error. Column
+/// types are inferred (numbers become numbers); datasets read their CSVs as text and
+/// parse each value themselves.
 ///
 /// ```no_run
 /// let df = tchlab::data::read_csv("data/xor.csv".as_ref()).unwrap();
@@ -49,6 +70,18 @@ pub fn read_csv(path: &Path) -> Result<DataFrame> {
         .with_context(|| format!("reading CSV {}", path.display()))
 }
 
+/// Reads a CSV file with every column as text, exactly as written: no type is
+/// inferred, so `007` stays `007` and `3.7` is not silently a number of some kind.
+pub(crate) fn read_csv_text(path: &Path) -> Result<DataFrame> {
+    ensure!(path.is_file(), "{} does not exist", path.display());
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
+        .and_then(|r| r.finish())
+        .with_context(|| format!("reading CSV {}", path.display()))
+}
+
 /// Looks up a column by name; the error lists the columns that exist.
 pub(crate) fn column<'a>(df: &'a DataFrame, name: &str, path: &Path) -> Result<&'a Column> {
     df.column(name).map_err(|_| {
@@ -57,19 +90,64 @@ pub(crate) fn column<'a>(df: &'a DataFrame, name: &str, path: &Path) -> Result<&
     })
 }
 
-/// Integer labels of a column, naming the first bad row (rows count from 1, after
-/// the header).
-pub(crate) fn label_values(col: &Column, path: &Path) -> Result<Vec<i64>> {
-    let cast = col
-        .cast(&DataType::Int64)
-        .with_context(|| format!("{}: column `{}` is not integer", path.display(), col.name()))?;
-    let values = cast.i64()?;
+/// The values of a column as text (`None` for a missing value).
+pub(crate) fn text_values(col: &Column, path: &Path) -> Result<Vec<Option<String>>> {
+    let text = col
+        .cast(&DataType::String)
+        .with_context(|| format!("{}: column `{}` cannot be read as text", path.display(), col.name()))?;
+    let text = text.str()?;
+    Ok((0..text.len()).map(|i| text.get(i).map(str::to_owned)).collect())
+}
+
+/// Parses one class label, written as a whole number (surrounding spaces allowed):
+/// `3` and `+3` are 3; `3.7`, `3.0`, `true` and `-1` are errors saying why.
+fn parse_label(raw: Option<&str>, num_classes: Option<usize>) -> std::result::Result<i64, String> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Err("the label is missing: every row needs a class label (0, 1, 2, ...)".into());
+    };
+    let value: i64 = match text.parse() {
+        Ok(v) => v,
+        Err(_) if text.parse::<f64>().is_ok() => {
+            return Err(format!(
+                "label `{text}` is not a whole number: class labels are class indices (0, 1, 2, ...) \
+                 written without a decimal point; write the class index"
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "label `{text}` is not an integer: class labels are class indices (0, 1, 2, ...); \
+                 map names or true/false to indices before writing the CSV"
+            ));
+        }
+    };
+    ensure_label(value, num_classes).map_err(|why| format!("label `{text}` {why}"))?;
+    Ok(value)
+}
+
+fn ensure_label(value: i64, num_classes: Option<usize>) -> std::result::Result<(), String> {
+    if value < 0 {
+        return Err("is negative: class labels are class indices 0, 1, 2, ...; renumber the classes from 0".into());
+    }
+    if let Some(n) = num_classes
+        && value as u64 >= n as u64
+    {
+        return Err(format!(
+            "is not below the number of classes ({n}): labels must be 0 to {}; fix the row or the number of classes",
+            n.saturating_sub(1)
+        ));
+    }
+    Ok(())
+}
+
+/// Integer labels of a column, parsed strictly from the text as written; the error
+/// names the file, the row (counting from 1, after the header) and the value.
+pub(crate) fn label_values(col: &Column, path: &Path, num_classes: Option<usize>) -> Result<Vec<i64>> {
+    let values = text_values(col, path)?;
     let mut out = Vec::with_capacity(values.len());
-    for (row, v) in (0..values.len()).map(|i| values.get(i)).enumerate() {
-        match v {
-            Some(v) if v >= 0 => out.push(v),
-            Some(v) => bail!("{} row {}: label {v} in `{}` is negative", path.display(), row + 1, col.name()),
-            None => bail!("{} row {}: label in `{}` is missing or not an integer", path.display(), row + 1, col.name()),
+    for (row, raw) in values.iter().enumerate() {
+        match parse_label(raw.as_deref(), num_classes) {
+            Ok(v) => out.push(v),
+            Err(why) => bail!("{} row {}, column `{}`: {why}", path.display(), row + 1, col.name()),
         }
     }
     Ok(out)
@@ -99,34 +177,73 @@ impl CsvImageDataset {
         Self::with_options(csv, &CsvOptions::default())
     }
 
-    /// Opens `csv` with `options`; checks the columns, the labels and that every named
-    /// image exists (the error names the row and the file).
+    /// Opens `csv` with `options`. The CSV is read as text: labels must be whole
+    /// numbers, non-negative and below [`CsvOptions::num_classes`] when it is set; file
+    /// names are taken exactly as written, and each must be an existing file inside the
+    /// image folder once `..` and symbolic links are resolved (unless
+    /// [`CsvOptions::allow_outside_paths`]). Errors name the CSV, the row and the value.
+    ///
+    /// ```
+    /// use tchlab::data::{CsvImageDataset, CsvOptions, Dataset};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::create_dir(dir.path().join("pics")).unwrap();
+    /// image::GrayImage::new(4, 4).save(dir.path().join("pics/007.png")).unwrap();
+    /// std::fs::write(dir.path().join("pics.csv"), "label,file\n1,007.png\n").unwrap();
+    /// let opts = CsvOptions { label_column: "label".into(), file_column: "file".into(), ..Default::default() };
+    /// let ds = CsvImageDataset::with_options(dir.path().join("pics.csv"), &opts).unwrap();
+    /// assert_eq!((ds.len(), ds.labels()), (1, &[1][..]));
+    /// // A label written as `1.5` is an error naming the row.
+    /// std::fs::write(dir.path().join("pics.csv"), "label,file\n1.5,007.png\n").unwrap();
+    /// let e = CsvImageDataset::with_options(dir.path().join("pics.csv"), &opts).unwrap_err();
+    /// assert!(e.to_string().contains("row 1"), "{e}");
+    /// ```
     pub fn with_options(csv: impl AsRef<Path>, options: &CsvOptions) -> Result<Self> {
         let csv = csv.as_ref().to_path_buf();
-        let df = read_csv(&csv)?;
-        let labels = label_values(column(&df, &options.label_column, &csv)?, &csv)?;
-        let names = column(&df, &options.file_column, &csv)?
-            .cast(&DataType::String)
-            .with_context(|| format!("{}: column `{}` is not text", csv.display(), options.file_column))?;
-        let names = names.str()?;
+        let df = read_csv_text(&csv)?;
+        let labels = label_values(column(&df, &options.label_column, &csv)?, &csv, options.num_classes)?;
+        let names = text_values(column(&df, &options.file_column, &csv)?, &csv)?;
         let dir = match &options.image_dir {
             Some(d) => d.clone(),
             None => csv.with_extension(""),
         };
         ensure!(dir.is_dir(), "image folder {} (for {}) does not exist", dir.display(), csv.display());
+        let real_dir = paths::real_dir(&dir)?;
         let mut files = Vec::with_capacity(names.len());
-        for (row, name) in (0..names.len()).map(|i| names.get(i)).enumerate() {
-            let Some(name) = name.filter(|n| !n.trim().is_empty()) else {
-                bail!("{} row {}: `{}` is empty", csv.display(), row + 1, options.file_column);
+        for (row, name) in names.iter().enumerate() {
+            let row = row + 1;
+            let Some(name) = name.as_deref().filter(|n| !n.is_empty()) else {
+                bail!("{} row {row}: `{}` is empty: name an image file", csv.display(), options.file_column);
             };
-            let path = dir.join(name.trim());
-            ensure!(
-                path.is_file(),
-                "{} row {} names {}, which does not exist: fix the row or add the image",
-                csv.display(),
-                row + 1,
-                path.display()
-            );
+            let path = dir.join(name);
+            match paths::resolve(&real_dir, &path) {
+                Resolved::Missing => {
+                    let trimmed = name.trim();
+                    let hint = if trimmed != name && !trimmed.is_empty() && dir.join(trimmed).exists() {
+                        format!(" (`{trimmed}` exists: remove the spaces around the name)")
+                    } else {
+                        String::new()
+                    };
+                    bail!(
+                        "{} row {row} names {}, which does not exist{hint}: fix the row or add the image",
+                        csv.display(),
+                        path.display()
+                    );
+                }
+                Resolved::Outside(real) if !options.allow_outside_paths => bail!(
+                    "{} row {row} names `{name}`, which is {}, outside the image folder {}: move the image \
+                     into the folder and name it relative to it, or set CsvOptions::allow_outside_paths to \
+                     read files outside it",
+                    csv.display(),
+                    real.display(),
+                    dir.display()
+                ),
+                Resolved::Inside(real) | Resolved::Outside(real) => ensure!(
+                    real.is_file(),
+                    "{} row {row} names `{name}`, which is not a file ({}): name an image file",
+                    csv.display(),
+                    real.display()
+                ),
+            }
             files.push(path);
         }
         ensure!(!files.is_empty(), "{} has no rows: the dataset is empty", csv.display());

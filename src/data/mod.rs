@@ -10,6 +10,7 @@ mod download;
 mod folder;
 mod loader;
 mod mnist;
+mod paths;
 mod split;
 mod tensor;
 mod transforms;
@@ -22,7 +23,7 @@ use tch::Tensor;
 
 pub use custom::{CsvImageDataset, CsvOptions, export_custom, export_lecture_layout, read_csv};
 pub use download::{fetch_file, md5_hex};
-pub use folder::ImageFolder;
+pub use folder::{ImageFolder, ImageFolderOptions};
 pub use loader::{Batch, DataLoader};
 pub use mnist::{Mnist, MnistKind, mirrors, mnist_cached, read_idx};
 pub use split::{Subset, split_fractions};

@@ -3,11 +3,10 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, ensure};
-use polars::prelude::DataType;
+use anyhow::{Result, ensure};
 use tch::Tensor;
 
-use super::custom::{column, label_values, read_csv};
+use super::custom::{column, label_values, read_csv_text, text_values};
 use super::{Scaling, TensorDataset};
 use crate::rng::Rng;
 
@@ -83,31 +82,41 @@ pub struct NumericCsv {
 }
 
 impl NumericCsv {
-    /// Reads `path`; every column except `label` is a feature.
+    /// Reads `path`; every column except `label` is a feature. The file is read as
+    /// text and each value parsed strictly: features must be finite numbers, labels
+    /// whole numbers from 0 (`1.5`, `true` or `-1` is an error naming the row).
     pub fn read(path: &Path, label: &str) -> Result<Self> {
-        let df = read_csv(path)?;
-        let labels = label_values(column(&df, label, path)?, path)?;
+        let df = read_csv_text(path)?;
+        let labels = label_values(column(&df, label, path)?, path, None)?;
         let features: Vec<String> =
             df.get_column_names().iter().map(|s| s.to_string()).filter(|s| s != label).collect();
         ensure!(!features.is_empty(), "{} has no feature columns besides `{label}`", path.display());
         ensure!(!labels.is_empty(), "{} has no rows: the dataset is empty", path.display());
         let mut columns = Vec::new();
         for name in &features {
-            let col = df
-                .column(name)?
-                .cast(&DataType::Float32)
-                .with_context(|| format!("{}: column `{name}` is not numeric", path.display()))?;
-            let col = col.f32()?;
-            let values: Vec<f32> = (0..col.len())
-                .map(|i| col.get(i))
+            let values: Vec<f32> = text_values(column(&df, name, path)?, path)?
+                .iter()
                 .enumerate()
                 .map(|(row, v)| {
-                    v.with_context(|| format!("{} row {}: `{name}` is empty or not a number", path.display(), row + 1))
+                    feature_value(v.as_deref())
+                        .map_err(|why| anyhow::anyhow!("{} row {}, column `{name}`: {why}", path.display(), row + 1))
                 })
                 .collect::<Result<_>>()?;
             columns.push(Tensor::from_slice(&values));
         }
         let inputs = Tensor::stack(&columns, 1);
         Ok(NumericCsv { features, dataset: TensorDataset::new(inputs, Tensor::from_slice(&labels), Scaling::None)? })
+    }
+}
+
+/// Parses one feature value: a finite number, surrounding spaces allowed.
+fn feature_value(raw: Option<&str>) -> std::result::Result<f32, String> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Err("the value is empty: every feature needs a number".into());
+    };
+    match text.parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!("`{text}` is not a finite number: replace it with a number")),
+        Err(_) => Err(format!("`{text}` is not a number: features must be numbers; fix the row")),
     }
 }
