@@ -317,3 +317,27 @@ fn checkpoints_follow_the_same_rules_and_a_panic_leaves_nothing() {
     assert_eq!(tree(&ckpt), before);
     assert!(leftovers(&ckpt).is_empty(), "{:?}", leftovers(&ckpt));
 }
+
+#[test]
+fn exports_replace_only_their_own_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = tch::Tensor::zeros([6, 4, 4], (tch::Kind::Uint8, tch::Device::Cpu));
+    let labels = tch::Tensor::from_slice(&[0i64, 1, 2, 3, 4, 5]);
+    let export = |name: &str| tchlab::data::export_custom(&images, &labels, 0..3, dir.path(), name);
+    let csv = export("digits").unwrap();
+    assert!(csv.is_file() && dir.path().join("digits/2.png").is_file());
+    export("digits").unwrap();
+    assert!(leftovers(&dir.path().join("digits")).is_empty());
+    // A folder of the user's own with that name is not replaced, nor is a lone CSV.
+    std::fs::create_dir(dir.path().join("mine")).unwrap();
+    std::fs::write(dir.path().join("mine/photo.png"), "keep").unwrap();
+    assert!(format!("{:#}", export("mine").unwrap_err()).contains("not a tchlab result"));
+    assert!(dir.path().join("mine/photo.png").is_file());
+    std::fs::write(dir.path().join("table.csv"), "keep").unwrap();
+    assert!(format!("{:#}", export("table").unwrap_err()).contains("not a tchlab export"));
+    assert_eq!(std::fs::read_to_string(dir.path().join("table.csv")).unwrap(), "keep");
+    // Labels that do not match the images are an error, not a panic.
+    let short = tch::Tensor::from_slice(&[0i64, 1]);
+    let err = tchlab::data::export_custom(&images, &short, 0..3, dir.path(), "short").unwrap_err();
+    assert!(err.to_string().contains("one label per image"), "{err}");
+}

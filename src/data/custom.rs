@@ -7,7 +7,6 @@ use anyhow::{Context, Result, bail, ensure};
 use polars::prelude::{Column, CsvReadOptions, DataFrame, DataType, SerReader};
 use tch::Tensor;
 
-use super::download::part_path;
 use super::paths::{self, Resolved};
 use super::{Dataset, Example, Transforms, collate_parallel, default_workers};
 
@@ -351,28 +350,36 @@ pub fn export_custom(
         range.end,
         size[0]
     );
+    ensure!(
+        labels.size() == [size[0]],
+        "export needs one label per image: {} images but labels of shape {:?}",
+        size[0],
+        labels.size()
+    );
     let (h, w) = (size[1] as u32, size[2] as u32);
     let folder = dir.join(name);
     let csv = dir.join(format!("{name}.csv"));
-    let folder_part = part_path(&folder);
-    let csv_part = part_path(&csv);
-    let _ = std::fs::remove_dir_all(&folder_part);
-    std::fs::create_dir_all(&folder_part).with_context(|| format!("creating {}", folder_part.display()))?;
+    ensure!(
+        !csv.exists() || folder.join(crate::output::MARKER).is_file(),
+        "{} exists, but {} beside it is not a tchlab export: move the CSV away or export into another folder",
+        csv.display(),
+        folder.display()
+    );
+    // The image folder is written like every result folder (refused if it holds other
+    // files, moved into place when complete); the CSV follows it atomically.
+    let writer = crate::output::ResultDir::create(&folder, "export")?;
     let images = images.to_kind(tch::Kind::Uint8);
     let mut rows = String::from("Class Label,File Name\n");
     for i in range {
         let pixels = Vec::<u8>::try_from(images.get(i).flatten(0, -1))?;
         let file = format!("{i}.png");
         let img = image::GrayImage::from_raw(w, h, pixels).context("image buffer size")?;
-        img.save(folder_part.join(&file)).with_context(|| format!("writing {}", folder_part.join(&file).display()))?;
-        rows.push_str(&format!("{},{file}\n", labels.int64_value(&[i])));
+        let path = writer.path().join(&file);
+        img.save(&path).with_context(|| format!("writing {}", path.display()))?;
+        rows.push_str(&format!("{},{file}\n", labels.f_int64_value(&[i])?));
     }
-    std::fs::write(&csv_part, rows).with_context(|| format!("writing {}", csv_part.display()))?;
-    if folder.exists() {
-        std::fs::remove_dir_all(&folder).with_context(|| format!("replacing {}", folder.display()))?;
-    }
-    std::fs::rename(&folder_part, &folder).with_context(|| format!("renaming {}", folder_part.display()))?;
-    std::fs::rename(&csv_part, &csv).with_context(|| format!("renaming {}", csv_part.display()))?;
+    writer.commit()?;
+    super::write_file_atomic(&csv, rows.as_bytes())?;
     Ok(csv)
 }
 
