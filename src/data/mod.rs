@@ -7,6 +7,7 @@
 
 mod custom;
 mod download;
+mod files;
 mod folder;
 mod loader;
 mod mnist;
@@ -22,6 +23,7 @@ use tch::Tensor;
 
 pub use custom::{CsvImageDataset, CsvOptions, export_custom, export_lecture_layout, read_csv};
 pub use download::{fetch_file, md5_hex};
+pub use files::{MAX_GZ_BYTES, MAX_IMAGE_FILE_BYTES, read_regular_file};
 pub use folder::ImageFolder;
 pub use loader::{Batch, DataLoader};
 pub use mnist::{Mnist, MnistKind, mirrors, mnist_cached, read_idx};
