@@ -26,7 +26,7 @@ pub use download::{fetch_file, md5_hex};
 pub use files::{MAX_GZ_BYTES, MAX_IMAGE_FILE_BYTES, read_regular_file};
 pub use folder::ImageFolder;
 pub use loader::{Batch, DataLoader};
-pub use mnist::{Mnist, MnistKind, mirrors, mnist_cached, read_idx};
+pub use mnist::{MAX_IDX_DATA_BYTES, Mnist, MnistKind, mirrors, mnist_cached, read_idx};
 pub use split::{Subset, split_fractions};
 pub use tensor::{Scaling, TensorDataset};
 pub use transforms::{ColorMode, Transform, Transforms, channel_mean_std};
