@@ -29,7 +29,7 @@ pub use loader::{Batch, DataLoader};
 pub use mnist::{MAX_IDX_DATA_BYTES, Mnist, MnistKind, mirrors, mnist_cached, read_idx};
 pub use split::{Subset, split_fractions};
 pub use tensor::{Scaling, TensorDataset};
-pub use transforms::{ColorMode, Transform, Transforms, channel_mean_std};
+pub use transforms::{ColorMode, DEFAULT_MAX_PIXELS, Transform, Transforms, channel_mean_std};
 pub use xor::{NumericCsv, Xor};
 
 /// One example: an input as a flat `f32` buffer with its shape, and a class label.
