@@ -471,8 +471,8 @@ fn channel_mean_std_reports_inconsistent_batches_instead_of_panicking() {
 }
 
 /// Serves one HTTP response to one request: a `Content-Length` header when given, then
-/// `body_bytes` zero bytes (or until the client hangs up).
-fn serve_once(listener: &std::net::TcpListener, content_length: Option<u64>, body_bytes: u64) {
+/// `body_bytes` zero bytes or until the client hangs up; returns the bytes sent.
+fn serve_once(listener: &std::net::TcpListener, content_length: Option<u64>, body_bytes: u64) -> u64 {
     let (mut stream, _) = listener.accept().unwrap();
     let mut request = Vec::new();
     let mut byte = [0u8; 1];
@@ -485,17 +485,18 @@ fn serve_once(listener: &std::net::TcpListener, content_length: Option<u64>, bod
     }
     head.push_str("\r\n");
     if stream.write_all(head.as_bytes()).is_err() {
-        return;
+        return 0;
     }
     let chunk = vec![0u8; 1 << 16];
     let mut sent = 0;
     while sent < body_bytes {
         let n = chunk.len().min((body_bytes - sent) as usize);
         if stream.write_all(&chunk[..n]).is_err() {
-            return;
+            break;
         }
         sent += n as u64;
     }
+    sent
 }
 
 #[cfg(feature = "download")]
@@ -507,8 +508,8 @@ fn downloads_larger_than_the_cap_are_refused() {
     let server = std::thread::spawn(move || {
         // A Content-Length over the cap: refused before the body is read.
         serve_once(&listener, Some(MAX_GZ_BYTES + 1), 1 << 20);
-        // No Content-Length and a body past the cap: the download stops there.
-        serve_once(&listener, None, MAX_GZ_BYTES + (2 << 20));
+        // No Content-Length and a body 1 GiB past the cap: the download stops at the cap.
+        serve_once(&listener, None, MAX_GZ_BYTES + (1 << 30))
     });
     let e = err(fetch_file("x.gz", &mirrors, cache.path(), &|_: &[u8]| Ok(())));
     assert!(e.contains("x.gz") && e.contains("(its Content-Length), more than the 268435456 bytes allowed"), "{e}");
@@ -516,6 +517,7 @@ fn downloads_larger_than_the_cap_are_refused() {
     let e = err(fetch_file("x.gz", &mirrors, cache.path(), &|_: &[u8]| Ok(())));
     assert!(e.contains("x.gz") && e.contains("the download was stopped"), "{e}");
     assert!(start.elapsed() < Duration::from_secs(60), "took {:?}", start.elapsed());
-    server.join().unwrap();
+    let sent = server.join().unwrap();
+    assert!(sent < MAX_GZ_BYTES + (64 << 20), "the client read {sent} bytes");
     assert!(!cache.path().join("x.gz").exists());
 }
