@@ -255,7 +255,8 @@ fn decode_idx(bytes: &[u8], path: &Path) -> Result<Idx> {
     ensure!(n == 4, "{p}: {n} bytes is too short for an IDX header; delete it and fetch it again");
     ensure!(
         header[0] == 0 && header[1] == 0 && header[2] == 0x08 && (1..=4).contains(&header[3]),
-        "{p}: wrong magic number {:02x}{:02x}{:02x}{:02x}; expected 00000801 (labels) or 00000803 (images)",
+        "{p}: wrong magic number {:02x}{:02x}{:02x}{:02x}; expected 00000801 (labels) or 00000803 (images): \
+         not an IDX file of bytes; delete it and fetch it again",
         header[0],
         header[1],
         header[2],
