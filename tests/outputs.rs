@@ -274,6 +274,10 @@ fn settings_that_used_to_panic_are_errors() {
         fails_with(&tchlab(&args, dir.path()), want);
         assert!(!dir.path().join("r").exists());
     }
+    let o = tchlab(&["run", "hyperparameter-sweep", "--out", "r", "--set", "lrs=,"], dir.path());
+    fails_with(&o, "at least one learning rate");
+    let o = tchlab(&["run", "xor", "--out", "r", "--set", "hidden=99999999999"], dir.path());
+    fails_with(&o, "more than the limit");
     for value in ["4294967296", "many"] {
         let o = command(&["run", "xor", "--out", "r"], dir.path()).env("TCHLAB_THREADS", value).output().unwrap();
         fails_with(&o, "TCHLAB_THREADS");

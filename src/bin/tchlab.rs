@@ -205,7 +205,11 @@ fn info(path: &Path) -> Result<()> {
         };
         println!("{}: an IDX image set ({})", path.display(), kind.name());
         for p in entries.iter().filter(|p| name(p).ends_with(".gz")) {
-            println!("  {} md5 {}", name(p), tchlab::data::md5_hex(&std::fs::read(p)?));
+            println!(
+                "  {} md5 {}",
+                name(p),
+                tchlab::data::md5_hex(&tchlab::data::read_regular_file(p, tchlab::data::MAX_GZ_BYTES)?)
+            );
         }
         let m = Mnist::load_dir(kind, path)?;
         let train = m.train(tchlab::data::Scaling::Unit);

@@ -61,23 +61,25 @@ impl Default for CsvOptions {
 /// assert_eq!(df.width(), 3);
 /// ```
 pub fn read_csv(path: &Path) -> Result<DataFrame> {
-    ensure!(path.is_file(), "{} does not exist", path.display());
-    CsvReadOptions::default()
-        .with_has_header(true)
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .and_then(|r| r.finish())
-        .with_context(|| format!("reading CSV {}", path.display()))
+    parse_csv(path, CsvReadOptions::default())
 }
 
 /// Reads a CSV file with every column as text, exactly as written: no type is
 /// inferred, so `007` stays `007` and `3.7` is not silently a number of some kind.
 pub(crate) fn read_csv_text(path: &Path) -> Result<DataFrame> {
-    ensure!(path.is_file(), "{} does not exist", path.display());
-    CsvReadOptions::default()
+    parse_csv(path, CsvReadOptions::default().with_infer_schema_length(Some(0)))
+}
+
+/// The most bytes a CSV file may have (the lecture's are a few KB).
+pub const MAX_CSV_BYTES: u64 = 256 << 20;
+
+/// Reads `path` (a regular file of at most [`MAX_CSV_BYTES`]) and parses it with `options`.
+fn parse_csv(path: &Path, options: CsvReadOptions) -> Result<DataFrame> {
+    let bytes = super::read_regular_file(path, MAX_CSV_BYTES)?;
+    options
         .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))
-        .and_then(|r| r.finish())
+        .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+        .finish()
         .with_context(|| format!("reading CSV {}", path.display()))
 }
 

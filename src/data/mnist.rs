@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use tch::Tensor;
 
+use md5::{Digest, Md5};
+
 use super::download::{fetch_file, md5_hex};
+use super::files::read_regular_file;
 use super::{Scaling, TensorDataset};
 use crate::env::Settings;
 
@@ -177,12 +180,33 @@ pub fn mnist_cached(kind: MnistKind, data_dir: &Path) -> bool {
     kind.files().iter().all(|f| data_dir.join(kind.name()).join(f.name).exists())
 }
 
+/// The largest IDX content accepted, as announced by the header (the product of its
+/// dimensions): 256 MiB. The largest canonical file, MNIST's training images, has
+/// 47,040,000 bytes; a header announcing more than this is refused before anything is
+/// decompressed.
+///
+/// ```
+/// assert_eq!(tchlab::data::MAX_IDX_DATA_BYTES, 256 * 1024 * 1024);
+/// ```
+pub const MAX_IDX_DATA_BYTES: u64 = 256 << 20;
+
+/// The largest IDX file read from disk, compressed or raw: the largest raw content plus
+/// the longest header (at least [`MAX_GZ_BYTES`](super::MAX_GZ_BYTES)).
+const MAX_IDX_FILE_BYTES: u64 = MAX_IDX_DATA_BYTES + 4 + 4 * 4;
+
 fn verify(file: &IdxFile, bytes: &[u8]) -> Result<()> {
     if md5_hex(bytes) == file.md5_gz {
         return Ok(());
     }
-    let raw = gunzip(bytes, Path::new(file.name))?;
-    let got = md5_hex(&raw);
+    // A re-compressed copy: check the content, decompressing no more than its header
+    // announces.
+    let idx = decode_idx(bytes, Path::new(file.name)).with_context(|| {
+        format!("checksum mismatch for {}: neither the file nor its content is the expected one", file.name)
+    })?;
+    let mut md5 = Md5::new();
+    md5.update(&idx.header);
+    md5.update(&idx.data);
+    let got: String = md5.finalize().iter().map(|b| format!("{b:02x}")).collect();
     ensure!(
         got == file.md5_raw,
         "checksum mismatch for {}: content MD5 {got}, expected {} (a corrupt or different file)",
@@ -192,20 +216,99 @@ fn verify(file: &IdxFile, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
-    if bytes.len() < 2 || bytes[..2] != [0x1f, 0x8b] {
-        return Ok(bytes.to_vec());
+/// An IDX file split into its header bytes, its dimensions and its data.
+struct Idx {
+    header: Vec<u8>,
+    dims: Vec<usize>,
+    data: Vec<u8>,
+}
+
+/// Reads from `reader` until `buf` is full or the data ends; returns the bytes read.
+fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
-    let mut out = Vec::with_capacity(bytes.len() * 5);
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .with_context(|| format!("{}: truncated or corrupt gzip data; delete it and fetch it again", path.display()))?;
-    Ok(out)
+    Ok(n)
+}
+
+/// Decodes an IDX file held in `bytes` (gzip, possibly multi-member, or raw): reads the
+/// header first, checks that the data it announces is at most [`MAX_IDX_DATA_BYTES`]
+/// (with overflow-safe arithmetic), then decompresses exactly that many bytes and
+/// checks that the data ends there. Memory stays bounded whatever the file holds.
+fn decode_idx(bytes: &[u8], path: &Path) -> Result<Idx> {
+    let p = path.display();
+    let gz = bytes.starts_with(&[0x1f, 0x8b]);
+    let mut reader: Box<dyn Read + '_> =
+        if gz { Box::new(flate2::read::MultiGzDecoder::new(bytes)) } else { Box::new(bytes) };
+    let mut read = |buf: &mut [u8]| -> Result<usize> {
+        fill(&mut *reader, buf)
+            .with_context(|| format!("{p}: truncated or corrupt gzip data; delete it and fetch it again"))
+    };
+    let mut header = vec![0u8; 4];
+    let n = read(&mut header)?;
+    ensure!(n == 4, "{p}: {n} bytes is too short for an IDX header; delete it and fetch it again");
+    ensure!(
+        header[0] == 0 && header[1] == 0 && header[2] == 0x08 && (1..=4).contains(&header[3]),
+        "{p}: wrong magic number {:02x}{:02x}{:02x}{:02x}; expected 00000801 (labels) or 00000803 (images): \
+         not an IDX file of bytes; delete it and fetch it again",
+        header[0],
+        header[1],
+        header[2],
+        header[3]
+    );
+    let ndim = header[3] as usize;
+    header.resize(4 + 4 * ndim, 0);
+    let n = read(&mut header[4..])?;
+    ensure!(n == 4 * ndim, "{p}: truncated header; delete it and fetch it again");
+    let dims: Vec<u32> = header[4..].chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let Some(size) = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(u64::from(d))) else {
+        bail!(
+            "{p}: the header's dimensions {dims:?} multiply to more than 2^64 bytes: not a genuine IDX file; \
+             delete it and fetch it again"
+        );
+    };
+    ensure!(
+        size <= MAX_IDX_DATA_BYTES,
+        "{p}: the header's dimensions {dims:?} announce {size} bytes of data, more than the {MAX_IDX_DATA_BYTES} \
+         allowed (MNIST's largest file has 47040000): not a genuine MNIST-style file; delete it and fetch it again"
+    );
+    let mut data = Vec::new();
+    data.try_reserve_exact(size as usize).with_context(|| format!("{p}: not enough memory for {size} bytes"))?;
+    data.resize(size as usize, 0);
+    let got = read(&mut data)?;
+    let header_len = header.len();
+    ensure!(
+        got == data.len(),
+        "{p}: {} bytes{} but the header's dimensions {dims:?} need {}: the file is truncated or corrupt; \
+         delete it and fetch it again",
+        header_len + got,
+        if gz { " after decompression" } else { "" },
+        header_len + data.len()
+    );
+    let mut extra = [0u8; 1];
+    ensure!(
+        read(&mut extra)? == 0,
+        "{p}: more data than its header announces ({dims:?}, {} bytes{}): not a genuine IDX file; \
+         delete it and fetch it again",
+        header_len + data.len(),
+        if gz { " decompressed" } else { "" }
+    );
+    Ok(Idx { header, dims: dims.into_iter().map(|d| d as usize).collect(), data })
 }
 
 /// Reads an IDX file (gzip or raw): returns the dimensions and the `u8` data.
 /// Checks the magic number (`0x0801` labels, `0x0803` images, `u8` data) and that the
 /// size matches the dimensions.
+///
+/// Only a regular file is read (a FIFO or device is an error, not a wait), of at most
+/// 256 MiB; the header must announce at most [`MAX_IDX_DATA_BYTES`], and decompression
+/// stops there: a file holding more data than its header announces is an error.
 ///
 /// ```no_run
 /// let (dims, data) = tchlab::data::read_idx("data/mnist/t10k-labels-idx1-ubyte.gz".as_ref()).unwrap();
@@ -213,33 +316,9 @@ fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
 /// assert_eq!(data.len(), 10000);
 /// ```
 pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    parse_idx(&gunzip(&bytes, path)?, path)
-}
-
-fn parse_idx(raw: &[u8], path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
-    let p = path.display();
-    ensure!(raw.len() >= 4, "{p}: {} bytes is too short for an IDX header", raw.len());
-    ensure!(
-        raw[0] == 0 && raw[1] == 0 && raw[2] == 0x08 && (1..=4).contains(&raw[3]),
-        "{p}: wrong magic number {:02x}{:02x}{:02x}{:02x}; expected 00000801 (labels) or 00000803 (images)",
-        raw[0],
-        raw[1],
-        raw[2],
-        raw[3]
-    );
-    let ndim = raw[3] as usize;
-    let header = 4 + 4 * ndim;
-    ensure!(raw.len() >= header, "{p}: truncated header");
-    let dims: Vec<usize> =
-        (0..ndim).map(|i| u32::from_be_bytes(raw[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize).collect();
-    let expected = header + dims.iter().product::<usize>();
-    ensure!(
-        raw.len() == expected,
-        "{p}: {} bytes but the header's dimensions {dims:?} need {expected}: the file is truncated or corrupt",
-        raw.len()
-    );
-    Ok((dims, raw[header..].to_vec()))
+    let bytes = read_regular_file(path, MAX_IDX_FILE_BYTES)?;
+    let idx = decode_idx(&bytes, path)?;
+    Ok((idx.dims, idx.data))
 }
 
 /// MNIST or Fashion-MNIST in memory: `u8` images `[N, 28, 28]` and `i64` labels.
@@ -289,7 +368,15 @@ impl Mnist {
     }
 
     /// Reads the four IDX files (gzip or raw, named as the originals, with or without
-    /// `.gz`) from `dir`, checking magic numbers, sizes and that labels match images.
+    /// `.gz`) from `dir`, checking magic numbers, sizes (see [`read_idx`]), that each
+    /// image file holds at least one image, that training and test images have the same
+    /// size and that labels match images; every error names the file.
+    ///
+    /// ```no_run
+    /// use tchlab::data::{Mnist, MnistKind};
+    /// let m = Mnist::load_dir(MnistKind::Digits, "data/mnist".as_ref()).unwrap();
+    /// assert_eq!(m.test_images.size(), vec![10_000, 28, 28]);
+    /// ```
     pub fn load_dir(kind: MnistKind, dir: &Path) -> Result<Self> {
         let find = |name: &str| -> Result<PathBuf> {
             let gz = dir.join(name);
@@ -308,11 +395,23 @@ impl Mnist {
             }
         };
         let files = kind.files();
-        let images = |f: &IdxFile| -> Result<Tensor> {
+        let images = |f: &IdxFile| -> Result<(Tensor, PathBuf)> {
             let path = find(f.name)?;
             let (dims, data) = read_idx(&path)?;
-            ensure!(dims.len() == 3, "{}: expected image data with 3 dimensions, found {dims:?}", path.display());
-            Ok(Tensor::from_slice(&data).reshape([dims[0] as i64, dims[1] as i64, dims[2] as i64]))
+            let p = path.display();
+            ensure!(dims.len() == 3, "{p}: expected image data with 3 dimensions, found {dims:?}");
+            ensure!(dims[0] > 0, "{p}: the file holds 0 images; delete it and fetch it again");
+            ensure!(
+                dims[1] > 0 && dims[2] > 0,
+                "{p}: images of {}×{} pixels; delete it and fetch it again",
+                dims[1],
+                dims[2]
+            );
+            let shape = [dims[0] as i64, dims[1] as i64, dims[2] as i64];
+            let t = Tensor::f_from_slice(&data)
+                .and_then(|t| t.f_reshape(shape))
+                .with_context(|| format!("{p}: cannot hold {} bytes of images", data.len()))?;
+            Ok((t, path))
         };
         let labels = |f: &IdxFile, n: i64| -> Result<Tensor> {
             let path = find(f.name)?;
@@ -327,7 +426,9 @@ impl Mnist {
             if let Some(bad) = data.iter().position(|&l| l > 9) {
                 bail!("{}: label {} at index {bad} is not a class 0-9", path.display(), data[bad]);
             }
-            Ok(Tensor::from_slice(&data).to_kind(tch::Kind::Int64))
+            Tensor::f_from_slice(&data)
+                .and_then(|t| t.f_to_kind(tch::Kind::Int64))
+                .with_context(|| format!("{}: cannot hold {} labels", path.display(), data.len()))
         };
         // The two image files decompress in parallel (most of the loading time).
         let (train_images, test_images) = std::thread::scope(|s| {
@@ -336,9 +437,21 @@ impl Mnist {
             let train = train.join().unwrap_or_else(|_| Err(anyhow!("reading {} stopped unexpectedly", files[0].name)));
             (train, test)
         });
-        let (train_images, test_images) = (train_images?, test_images?);
-        let train_labels = labels(&files[1], train_images.size()[0])?;
-        let test_labels = labels(&files[3], test_images.size()[0])?;
+        let ((train_images, train_path), (test_images, test_path)) = (train_images?, test_images?);
+        let (train_size, test_size) = (train_images.size(), test_images.size());
+        ensure!(
+            train_size[1..] == test_size[1..],
+            "{}: test images of {}×{} pixels, but the training images in {} are {}×{}: the files do not belong \
+             together; fetch the dataset again",
+            test_path.display(),
+            test_size[1],
+            test_size[2],
+            train_path.display(),
+            train_size[1],
+            train_size[2]
+        );
+        let train_labels = labels(&files[1], train_size[0])?;
+        let test_labels = labels(&files[3], test_size[0])?;
         Ok(Mnist { kind, train_images, train_labels, test_images, test_labels })
     }
 

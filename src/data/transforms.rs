@@ -4,10 +4,11 @@
 use std::os::raw::c_int;
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
-use image::{DynamicImage, GrayImage, RgbImage, imageops::FilterType};
+use anyhow::{Result, anyhow, bail, ensure};
+use image::{DynamicImage, GrayImage, ImageDecoder, RgbImage, imageops::FilterType};
 
 use super::Dataset;
+use super::files::{MAX_IMAGE_FILE_BYTES, read_regular_file};
 use crate::rng::Rng;
 
 /// The colour mode an image is converted to before transforms.
@@ -61,17 +62,98 @@ impl Transform {
     }
 }
 
+/// The default largest image decoded, in pixels (width × height): 64 megapixels
+/// (64,000,000), e.g. 8000 × 8000. A larger image is refused from its header, before
+/// any pixel is decoded; see [`Transforms::max_pixels`].
+///
+/// ```
+/// assert_eq!(tchlab::data::DEFAULT_MAX_PIXELS, 64_000_000);
+/// ```
+pub const DEFAULT_MAX_PIXELS: u64 = 64_000_000;
+
 /// A pipeline of [`Transform`]s; turns a decoded image into a `[C, H, W]` `f32` buffer
 /// in [0, 1] (or normalised).
-#[derive(Clone, Debug, PartialEq, Default)]
+///
+/// ```
+/// use tchlab::data::{Transform, Transforms};
+/// let t = Transforms::new().then(Transform::Grayscale).max_pixels(1_000_000);
+/// assert_eq!(t.steps().len(), 1);
+/// assert_eq!(t.pixel_limit(), 1_000_000);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
 pub struct Transforms {
     steps: Vec<Transform>,
+    max_pixels: u64,
+}
+
+impl Default for Transforms {
+    fn default() -> Self {
+        Transforms { steps: Vec::new(), max_pixels: DEFAULT_MAX_PIXELS }
+    }
+}
+
+/// `n` pixels in words: `900 MP`, `2.5 MP`, or `60000 pixels` below one megapixel.
+fn megapixels(n: u64) -> String {
+    let mp = n as f64 / 1e6;
+    if mp >= 10.0 {
+        format!("{mp:.0} MP")
+    } else if n >= 1_000_000 {
+        let s = format!("{mp:.1}");
+        format!("{} MP", s.trim_end_matches(".0"))
+    } else {
+        format!("{n} pixels")
+    }
 }
 
 impl Transforms {
     /// No transform: the image as it is, scaled to [0, 1].
+    ///
+    /// ```
+    /// assert!(tchlab::data::Transforms::new().steps().is_empty());
+    /// ```
     pub fn new() -> Self {
         Transforms::default()
+    }
+
+    /// Sets the largest image decoded, in pixels (width × height; default
+    /// [`DEFAULT_MAX_PIXELS`], 64 megapixels). A larger image is an error naming the
+    /// file and its size, found from the image's header before it is decoded, so a
+    /// small file announcing a huge image costs neither memory nor time.
+    ///
+    /// ```
+    /// use tchlab::data::Transforms;
+    /// let mut bytes = std::io::Cursor::new(Vec::new());
+    /// image::GrayImage::new(300, 200).write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+    /// let e = Transforms::new().max_pixels(50_000).decode(bytes.get_ref()).unwrap_err();
+    /// assert!(e.to_string().contains("300×200 pixels (60000 pixels) exceeds the limit of 50000 pixels"), "{e}");
+    /// assert!(Transforms::new().max_pixels(60_000).decode(bytes.get_ref()).is_ok());
+    /// ```
+    pub fn max_pixels(mut self, pixels: u64) -> Self {
+        self.max_pixels = pixels;
+        self
+    }
+
+    /// The largest image decoded, in pixels (see [`Transforms::max_pixels`]).
+    ///
+    /// ```
+    /// assert_eq!(tchlab::data::Transforms::new().pixel_limit(), tchlab::data::DEFAULT_MAX_PIXELS);
+    /// ```
+    pub fn pixel_limit(&self) -> u64 {
+        self.max_pixels
+    }
+
+    /// Refuses an image of `width` × `height` beyond the pixel limit.
+    fn check_pixels(&self, (width, height): (u32, u32), path: Option<&Path>) -> Result<()> {
+        let n = u64::from(width) * u64::from(height);
+        if n > self.max_pixels {
+            let prefix = path.map(|p| format!("{}: ", p.display())).unwrap_or_default();
+            bail!(
+                "{prefix}{width}×{height} pixels ({}) exceeds the limit of {}; resize it or raise Transforms::max_pixels",
+                megapixels(n),
+                megapixels(self.max_pixels)
+            );
+        }
+        Ok(())
     }
 
     /// Appends a step.
@@ -119,9 +201,13 @@ impl Transforms {
     /// assert_eq!(shape, vec![3, 64, 64]);
     /// assert!((values[0] - 200.0 / 255.0).abs() < 0.02);
     /// ```
+    ///
+    /// Only a regular file of at most [`MAX_IMAGE_FILE_BYTES`](super::MAX_IMAGE_FILE_BYTES)
+    /// is read (a FIFO or device is an error, not a wait), and an image of more pixels
+    /// than [`Transforms::max_pixels`] is an error naming the file.
     pub fn open(&self, path: &Path) -> Result<DynamicImage> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        self.decode(&bytes).with_context(|| format!("cannot decode {}", path.display()))
+        let bytes = read_regular_file(path, MAX_IMAGE_FILE_BYTES)?;
+        self.decode_file(&bytes, Some(path))
     }
 
     /// Decodes the bytes of an image file for this pipeline. JPEGs are decoded with
@@ -130,7 +216,8 @@ impl Transforms {
     /// directly at the smallest of the scales 1/8, 1/4, 1/2, 1 that keeps it at least
     /// `w` × `h` (scaling inside the inverse DCT, as PIL's `draft` does), which is several
     /// times faster than decoding every pixel; the resize then gives the exact size. A
-    /// JPEG whose data ends early (a truncated download) is an error, as in PIL.
+    /// JPEG whose data ends early (a truncated download) is an error, as in PIL. An image
+    /// of more pixels than [`Transforms::max_pixels`] (at full size) is an error.
     ///
     /// ```
     /// use tchlab::data::{Transform, Transforms};
@@ -147,12 +234,35 @@ impl Transforms {
     /// assert!(e.to_string().contains("truncated"), "{e}");
     /// ```
     pub fn decode(&self, bytes: &[u8]) -> Result<DynamicImage> {
-        if bytes.starts_with(&[0xFF, 0xD8])
-            && let Some(img) = decode_jpeg(bytes, self.first_resize())?
-        {
-            return Ok(img);
+        self.decode_file(bytes, None)
+    }
+
+    /// [`Transforms::decode`], naming `path` in errors.
+    fn decode_file(&self, bytes: &[u8], path: Option<&Path>) -> Result<DynamicImage> {
+        let named = |e: anyhow::Error| match path {
+            Some(p) => e.context(format!("cannot decode {}", p.display())),
+            None => e,
+        };
+        let check = |size: (u32, u32)| self.check_pixels(size, path);
+        if bytes.starts_with(&[0xFF, 0xD8]) {
+            match decode_jpeg(bytes, self.first_resize(), &check) {
+                Ok(Some(img)) => return Ok(img),
+                Ok(None) => {}
+                Err(JpegError::TooLarge(e)) => return Err(e),
+                Err(JpegError::Invalid(e)) => return Err(named(e)),
+            }
         }
-        Ok(image::load_from_memory(bytes)?)
+        // PNG and the colour spaces libjpeg does not convert: the `image` crate, with
+        // the pixel limit checked from the header and an allocation limit behind it.
+        let reader =
+            image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| named(e.into()))?;
+        let mut reader = reader;
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(self.max_pixels.saturating_mul(8).max(512 << 20));
+        reader.limits(limits);
+        let decoder = reader.into_decoder().map_err(|e| named(e.into()))?;
+        check(decoder.dimensions())?;
+        DynamicImage::from_decoder(decoder).map_err(|e| named(e.into()))
     }
 
     /// Checks the order of steps and their settings.
@@ -397,53 +507,80 @@ fn rotate(values: &[f32], c: usize, h: usize, w: usize, angle: f64) -> Vec<f32> 
 /// ```
 pub fn channel_mean_std(dataset: &dyn Dataset) -> Result<(Vec<f64>, Vec<f64>)> {
     ensure!(!dataset.is_empty(), "cannot compute the mean/std of an empty dataset");
+    // Batches of about 32M values (256 images at most), whatever the image size.
+    let per_image = dataset.get(0)?.input.len().max(1);
+    let batch = ((32usize << 20) / per_image).clamp(1, 256);
     let (mut sum, mut sq, mut count) = (Vec::<f64>::new(), Vec::<f64>::new(), 0f64);
     let indices: Vec<usize> = (0..dataset.len()).collect();
-    for chunk in indices.chunks(256) {
+    let dims = [0i64, 2, 3];
+    for chunk in indices.chunks(batch) {
         let (x, _) = dataset.batch(chunk, 0)?;
         ensure!(x.dim() == 4, "mean/std needs images [C, H, W], got batches of shape {:?}", x.size());
-        let x = x.to_kind(tch::Kind::Double);
-        let s = Vec::<f64>::try_from(x.sum_dim_intlist([0i64, 2, 3].as_slice(), false, tch::Kind::Double))?;
-        let q = Vec::<f64>::try_from((&x * &x).sum_dim_intlist([0i64, 2, 3].as_slice(), false, tch::Kind::Double))?;
+        let x = x.f_to_kind(tch::Kind::Double)?;
+        let s = Vec::<f64>::try_from(x.f_sum_dim_intlist(dims.as_slice(), false, tch::Kind::Double)?)?;
+        let q = Vec::<f64>::try_from(x.f_mul(&x)?.f_sum_dim_intlist(dims.as_slice(), false, tch::Kind::Double)?)?;
         if sum.is_empty() {
             sum = vec![0.0; s.len()];
             sq = vec![0.0; s.len()];
         }
+        ensure!(
+            s.len() == sum.len() && q.len() == sum.len(),
+            "mean/std: images with {} channels beside images with {}: add a Grayscale or Rgb transform",
+            s.len(),
+            sum.len()
+        );
         for k in 0..s.len() {
             sum[k] += s[k];
             sq[k] += q[k];
         }
         let size = x.size();
-        count += (size[0] * size[2] * size[3]) as f64;
+        count += size[0] as f64 * size[2] as f64 * size[3] as f64;
     }
+    ensure!(count > 0.0 && !sum.is_empty(), "cannot compute the mean/std of images without pixels");
     let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
     let std = sq.iter().zip(&mean).map(|(q, m)| (q / count - m * m).max(0.0).sqrt()).collect();
     Ok((mean, std))
 }
 
+/// Why [`decode_jpeg`] failed.
+enum JpegError {
+    /// The pixel check refused the image's size (the error is complete as it is).
+    TooLarge(anyhow::Error),
+    /// libjpeg could not decode the data.
+    Invalid(anyhow::Error),
+}
+
 /// Decodes a JPEG with libjpeg, at the smallest IDCT scale (1/8, 1/4, 1/2, 1) that keeps
-/// it at least `w` × `h` when `min_size` is given. `Ok(None)` for colour spaces it does
-/// not convert to gray or RGB (CMYK, YCCK): the `image` crate decodes those.
-fn decode_jpeg(bytes: &[u8], min_size: Option<(u32, u32)>) -> Result<Option<DynamicImage>> {
-    let run = || -> std::io::Result<Option<DynamicImage>> {
+/// it at least `w` × `h` when `min_size` is given. `check` sees the full size from the
+/// header before anything is decompressed. `Ok(None)` for colour spaces it does not
+/// convert to gray or RGB (CMYK, YCCK): the `image` crate decodes those.
+fn decode_jpeg(
+    bytes: &[u8],
+    min_size: Option<(u32, u32)>,
+    check: &dyn Fn((u32, u32)) -> Result<()>,
+) -> Result<Option<DynamicImage>, JpegError> {
+    let invalid = |e: std::io::Error| JpegError::Invalid(anyhow!("not a valid JPEG ({e})"));
+    let run = || -> Result<Option<DynamicImage>, JpegError> {
         // SAFETY: `jpeg_std_error` fills every field of the zeroed struct.
         let mut errors: mozjpeg_sys::jpeg_error_mgr = unsafe { std::mem::zeroed() };
         unsafe { mozjpeg_sys::jpeg_std_error(&mut errors) };
         errors.error_exit = Some(jpeg_error_exit);
         errors.emit_message = Some(jpeg_emit_message);
-        let mut decoder = mozjpeg::Decompress::with_err(errors).from_mem(bytes)?;
+        let mut decoder = mozjpeg::Decompress::with_err(errors).from_mem(bytes).map_err(invalid)?;
+        let (iw, ih) = (decoder.width() as u32, decoder.height() as u32);
+        check((iw, ih)).map_err(JpegError::TooLarge)?;
         if let Some((w, h)) = min_size {
-            let (iw, ih) = (decoder.width() as u32, decoder.height() as u32);
             let factor = [8, 4, 2, 1].into_iter().find(|f| iw.div_ceil(*f) >= w && ih.div_ceil(*f) >= h).unwrap_or(1);
             decoder.scale((8 / factor) as u8);
         }
-        let (mut started, gray) = match decoder.image()? {
+        let (mut started, gray) = match decoder.image().map_err(invalid)? {
             mozjpeg::Format::RGB(s) => (s, false),
             mozjpeg::Format::Gray(s) => (s, true),
             mozjpeg::Format::CMYK(_) => return Ok(None),
         };
-        let (w, h, pixels) = (started.width() as u32, started.height() as u32, started.read_scanlines::<u8>()?);
-        started.finish()?;
+        let (w, h) = (started.width() as u32, started.height() as u32);
+        let pixels = started.read_scanlines::<u8>().map_err(invalid)?;
+        started.finish().map_err(invalid)?;
         Ok(if gray {
             GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
         } else {
@@ -451,9 +588,9 @@ fn decode_jpeg(bytes: &[u8], min_size: Option<(u32, u32)>) -> Result<Option<Dyna
         })
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-        Ok(decoded) => decoded.map_err(|e| anyhow!("not a valid JPEG ({e})")),
+        Ok(decoded) => decoded,
         Err(payload) => match payload.downcast::<JpegStop>() {
-            Ok(stop) => bail!("{}", stop.0),
+            Ok(stop) => Err(JpegError::Invalid(anyhow!("{}", stop.0))),
             Err(other) => std::panic::resume_unwind(other),
         },
     }

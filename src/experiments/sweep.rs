@@ -44,6 +44,12 @@ impl Config {
 
 /// Runs the grid and reports test accuracy as a table and a heatmap.
 pub fn run(c: &Config) -> Result<Report> {
+    anyhow::ensure!(
+        !c.lrs.0.is_empty() && !c.widths.0.is_empty(),
+        "the sweep needs at least one learning rate and one width, got lrs={} widths={} (e.g. lrs=0.01,0.1 widths=8,32)",
+        c.lrs,
+        c.widths
+    );
     let clock = Instant::now();
     let mut report = Report::new("hyperparameter-sweep");
     report.settings = c.to_params().entries();
