@@ -341,7 +341,7 @@ fn resize_and_scaled_jpeg_decoding_match_full_decoding() {
 }
 
 #[test]
-fn xor_data_matches_the_lecture_and_the_shipped_csv() {
+fn xor_data_is_the_lecture_s_file_and_the_generator_looks_alike() {
     let xor = Xor::lecture();
     assert_eq!(xor.points.len(), 750);
     assert_eq!(xor.labels.iter().filter(|&&l| l == 1).count(), 374);
@@ -351,12 +351,19 @@ fn xor_data_matches_the_lecture_and_the_shipped_csv() {
     assert!(wrong < 10, "{wrong} points on the wrong side");
     let near = xor.points.iter().filter(|p| p[0].abs() < 0.1 || p[1].abs() < 0.1).count();
     assert!((1..60).contains(&near), "{near} points near an axis");
+    // The shipped CSV is the lecture's own file: 750 points, 374 of class 1, 9 on the
+    // wrong side of their quadrant (targets.md), and its licence notice beside it.
     let shipped = NumericCsv::read(&tchlab::env::crate_dir().join("data/xor.csv"), "class label").unwrap();
     assert_eq!(shipped.features, vec!["x1", "x2"]);
     let (x, y) = shipped.dataset.batch(&(0..750).collect::<Vec<_>>(), 0).unwrap();
-    assert_eq!(Vec::<i64>::try_from(y).unwrap(), xor.labels);
-    let first = Vec::<f32>::try_from(x.get(0)).unwrap();
-    assert!((first[0] - xor.points[0][0]).abs() < 1e-5 && (first[1] - xor.points[0][1]).abs() < 1e-5);
+    let labels = Vec::<i64>::try_from(y).unwrap();
+    assert_eq!((labels.len(), labels.iter().filter(|&&l| l == 1).count()), (750, 374));
+    let x = Vec::<f32>::try_from(x.flatten(0, -1)).unwrap();
+    let wrong = x.chunks(2).zip(&labels).filter(|(p, l)| ((p[0] > 0.0) != (p[1] > 0.0)) as i64 != **l).count();
+    assert_eq!(wrong, 9, "the lecture's file has 9 points on the wrong side");
+    assert!((x[0] - 0.781_306).abs() < 1e-5 && (x[1] - 1.062_984).abs() < 1e-5, "not the lecture's first point");
+    let notice = std::fs::read_to_string(tchlab::env::crate_dir().join("data/xor.csv.LICENSE")).unwrap();
+    assert!(notice.contains("MIT License") && notice.contains("Sebastian Raschka"));
     // A CSV with a non-numeric feature names the row.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x.csv"), "a,class label\n1.0,0\n,1\n").unwrap();
