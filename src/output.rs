@@ -378,9 +378,15 @@ pub fn clean_up_on_signals() {
                 let _ = std::fs::remove_file(&p);
             }
         }
-        eprintln!("tchlab: stopped by signal {sig}; the result folders in progress were removed");
-        // SAFETY: ends the process at once, without running exit handlers while other
-        // threads (libtorch's among them) still work.
-        unsafe { libc::_exit(128 + sig) };
+        // A plain write, not `eprintln!`: that panics when stderr is a closed pipe (the
+        // usual case under `timeout` or a pipeline), which would end this thread before
+        // the exit below and leave the process running with the signals blocked.
+        let msg = format!("tchlab: stopped by signal {sig}; the result folders in progress were removed\n");
+        // SAFETY: writes a valid buffer to fd 2 (errors ignored), then ends the process at
+        // once, without running exit handlers while other threads (libtorch's) still work.
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(128 + sig)
+        };
     });
 }
