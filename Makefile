@@ -25,6 +25,7 @@ lab: setup
 lint: setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --lib --no-default-features --features download -- -D warnings
 
 bench: setup
 	bash bench/run.sh

@@ -4,8 +4,10 @@
 //! rich output of a cell reaches the notebook, so several figures go into one
 //! [`Figure::row`]/[`Figure::grid`].
 
+#[cfg(feature = "polars")]
 use anyhow::Result;
 use base64::Engine;
+#[cfg(feature = "polars")]
 use polars::prelude::*;
 
 use crate::plot::Figure;
@@ -59,7 +61,8 @@ impl Table {
         Table { columns: columns.iter().map(|s| s.to_string()).collect(), rows }
     }
 
-    /// A table of a DataFrame (floats with 4 decimals).
+    /// A table of a DataFrame (floats with 4 decimals; feature `polars`).
+    #[cfg(feature = "polars")]
     pub fn from_frame(df: &DataFrame) -> Result<Self> {
         let columns: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
         let mut rows = vec![Vec::with_capacity(columns.len()); df.height()];
@@ -133,11 +136,27 @@ impl std::fmt::Display for Table {
 }
 
 impl History {
+    /// The per-epoch records as a table (numbers with 4 decimals).
+    ///
+    /// ```
+    /// let mut h = tchlab::train::History::default();
+    /// h.push(1, "train", 0.5, 0.8, 0.1, 1.0);
+    /// assert!(h.table().to_text().contains("0.8000"));
+    /// ```
+    pub fn table(&self) -> Table {
+        let rows = self
+            .epochs
+            .iter()
+            .map(|r| {
+                let numbers = [r.loss, r.accuracy, r.lr, r.seconds].map(|v| format!("{v:.4}"));
+                [vec![r.epoch.to_string(), r.split.clone()], numbers.to_vec()].concat()
+            })
+            .collect();
+        Table::from_rows(&History::COLUMNS, rows)
+    }
+
     /// Shows the per-epoch records inline as an HTML table.
     pub fn evcxr_display(&self) {
-        match self.frame().and_then(|df| Table::from_frame(&df)) {
-            Ok(t) => t.evcxr_display(),
-            Err(e) => println!("Error: could not show the history: {e:#}"),
-        }
+        self.table().evcxr_display()
     }
 }

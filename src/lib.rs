@@ -43,9 +43,10 @@ pub use env::doctor;
 /// assert_eq!(config.hidden, vec![100]);
 /// ```
 pub mod prelude {
+    #[cfg(feature = "polars")]
+    pub use crate::data::CsvImageDataset;
     pub use crate::data::{
-        CsvImageDataset, DataLoader, Dataset, ImageFolder, Mnist, MnistKind, Scaling, Subset, TensorDataset, Transform,
-        Transforms, Xor,
+        DataLoader, Dataset, ImageFolder, Mnist, MnistKind, Scaling, Subset, TensorDataset, Transform, Transforms, Xor,
     };
     pub use crate::display::{Table, show};
     pub use crate::env::{Settings, doctor};

@@ -113,3 +113,33 @@ fn history_renders_as_a_table() {
     assert_eq!(back.epochs[3].split, h.epochs[3].split);
     assert!((back.epochs[3].loss - h.epochs[3].loss).abs() < 1e-12);
 }
+
+#[test]
+fn a_history_csv_reads_back_exactly_and_a_bad_one_names_its_row() {
+    let mut h = History::default();
+    h.push(1, "train", 0.1 + 0.2, 1.0 / 3.0, 0.1, f64::NAN);
+    h.push(2, "valid", 1e-300, 0.0, 0.05, 12.5);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.csv");
+    h.save_csv(&path).unwrap();
+    let back = History::load_csv(&path).unwrap();
+    assert_eq!(back.epochs.len(), 2);
+    for (a, b) in h.epochs.iter().zip(&back.epochs) {
+        assert_eq!((a.epoch, &a.split), (b.epoch, &b.split));
+        for (x, y) in [(a.loss, b.loss), (a.accuracy, b.accuracy), (a.lr, b.lr), (a.seconds, b.seconds)] {
+            assert_eq!(x.to_bits(), y.to_bits(), "{x} read back as {y}");
+        }
+    }
+    let err = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        format!("{:#}", History::load_csv(&path).unwrap_err())
+    };
+    let header = "epoch,split,loss,accuracy,lr,seconds\n";
+    assert!(err("a,b\n1,2\n").contains("not a tchlab history"));
+    assert!(err(&format!("{header}1,train,0.5,0.9,0.1\n")).contains("row 2: 5 fields, expected 6"));
+    assert!(err(&format!("{header}1,train,0.5,0.9,0.1,1\nx,train,0.5,0.9,0.1,1\n")).contains("row 3: epoch `x`"));
+    assert!(err(&format!("{header}1,train,lots,0.9,0.1,1\n")).contains("row 2: loss `lots` is not a number"));
+    let mut bad = History::default();
+    bad.push(1, "a,b", 0.5, 0.5, 0.1, 1.0);
+    assert!(format!("{:#}", bad.save_csv(&path).unwrap_err()).contains("without commas"));
+}

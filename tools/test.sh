@@ -11,7 +11,10 @@ t() { date +%s; }
 phase() { printf '[make test] %-22s %4ss\n' "$1" "$2"; }
 t0=$(t); bash tools/setup.sh; phase setup $(( $(t) - t0 ))
 t0=$(t); cargo build --all-targets --quiet; phase "cargo build" $(( $(t) - t0 ))
-t0=$(t); cargo fmt --check && cargo clippy --all-targets --quiet -- -D warnings; phase "lint (fmt, clippy)" $(( $(t) - t0 ))
+# Lint also the feature set the notebooks build (no polars, no CLI: dylib/).
+t0=$(t); cargo fmt --check && cargo clippy --all-targets --quiet -- -D warnings \
+    && cargo clippy --lib --quiet --no-default-features --features download -- -D warnings
+phase "lint (fmt, clippy)" $(( $(t) - t0 ))
 t0=$(t); cargo test --all-targets --quiet 2>&1 | tail -n 400; phase "cargo test" $(( $(t) - t0 ))
 t0=$(t); cargo test --doc --quiet 2>&1 | tail -n 100; phase "doctests" $(( $(t) - t0 ))
 # Notebooks last: the runner's self-test, then every lecture notebook.

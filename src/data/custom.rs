@@ -70,12 +70,9 @@ pub(crate) fn read_csv_text(path: &Path) -> Result<DataFrame> {
     parse_csv(path, CsvReadOptions::default().with_infer_schema_length(Some(0)))
 }
 
-/// The most bytes a CSV file may have (the lecture's are a few KB).
-pub const MAX_CSV_BYTES: u64 = 256 << 20;
-
 /// Reads `path` (a regular file of at most [`MAX_CSV_BYTES`]) and parses it with `options`.
 fn parse_csv(path: &Path, options: CsvReadOptions) -> Result<DataFrame> {
-    let bytes = super::read_regular_file(path, MAX_CSV_BYTES)?;
+    let bytes = super::read_regular_file(path, super::MAX_CSV_BYTES)?;
     options
         .with_has_header(true)
         .into_reader_with_file_handle(std::io::Cursor::new(bytes))

@@ -26,6 +26,13 @@ pub const MAX_GZ_BYTES: u64 = 256 << 20;
 /// ```
 pub const MAX_IMAGE_FILE_BYTES: u64 = 256 << 20;
 
+/// The most bytes a CSV file may have (the lecture's are a few KB): 256 MiB.
+///
+/// ```
+/// assert_eq!(tchlab::data::MAX_CSV_BYTES, 256 * 1024 * 1024);
+/// ```
+pub const MAX_CSV_BYTES: u64 = 256 << 20;
+
 /// What a file system entry is, in words, for errors about non-regular files.
 fn describe(file_type: std::fs::FileType) -> &'static str {
     if file_type.is_dir() {

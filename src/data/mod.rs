@@ -5,6 +5,7 @@
 //! [`TensorDataset`]s (MNIST, XOR) batch by indexing whole tensors; file-backed
 //! datasets ([`CsvImageDataset`], [`ImageFolder`]) decode in parallel.
 
+#[cfg(feature = "polars")]
 mod custom;
 mod download;
 mod files;
@@ -22,16 +23,19 @@ use std::sync::Arc;
 use anyhow::{Result, bail, ensure};
 use tch::Tensor;
 
-pub use custom::{CsvImageDataset, CsvOptions, MAX_CSV_BYTES, export_custom, export_lecture_layout, read_csv};
+#[cfg(feature = "polars")]
+pub use custom::{CsvImageDataset, CsvOptions, export_custom, export_lecture_layout, read_csv};
 pub use download::{fetch_file, md5_hex};
-pub use files::{MAX_GZ_BYTES, MAX_IMAGE_FILE_BYTES, read_regular_file};
+pub use files::{MAX_CSV_BYTES, MAX_GZ_BYTES, MAX_IMAGE_FILE_BYTES, read_regular_file};
 pub use folder::{ImageFolder, ImageFolderOptions};
 pub use loader::{Batch, DataLoader};
 pub use mnist::{MAX_IDX_DATA_BYTES, Mnist, MnistKind, mirrors, mnist_cached, read_idx};
 pub use split::{Subset, split_fractions};
 pub use tensor::{Scaling, TensorDataset};
 pub use transforms::{ColorMode, DEFAULT_MAX_PIXELS, Transform, Transforms, channel_mean_std};
-pub use xor::{NumericCsv, Xor};
+#[cfg(feature = "polars")]
+pub use xor::NumericCsv;
+pub use xor::Xor;
 
 /// One example: an input as a flat `f32` buffer with its shape, and a class label.
 ///

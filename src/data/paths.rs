@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 
 /// What a file name leads to, once `..` and symbolic links are resolved.
 pub(crate) enum Resolved {
-    /// An existing path inside the folder.
+    /// An existing path inside the folder (its real location).
+    #[cfg_attr(not(feature = "polars"), allow(dead_code))]
     Inside(PathBuf),
     /// An existing path outside the folder (its real location).
     Outside(PathBuf),

@@ -3,9 +3,12 @@
 
 use std::path::Path;
 
-use anyhow::{Result, ensure};
+use anyhow::Result;
+#[cfg(feature = "polars")]
+use anyhow::ensure;
 use tch::Tensor;
 
+#[cfg(feature = "polars")]
 use super::custom::{column, label_values, read_csv_text, text_values};
 use super::{Scaling, TensorDataset};
 use crate::rng::Rng;
@@ -67,12 +70,14 @@ impl Xor {
     }
 }
 
-/// A CSV of numeric feature columns and one integer label column, read with polars.
+/// A CSV of numeric feature columns and one integer label column, read with polars
+/// (feature `polars`, on by default).
 ///
 /// ```no_run
 /// let data = tchlab::data::NumericCsv::read("data/xor.csv".as_ref(), "class label").unwrap();
 /// assert_eq!(data.features, vec!["x1", "x2"]);
 /// ```
+#[cfg(feature = "polars")]
 #[derive(Debug)]
 pub struct NumericCsv {
     /// Feature column names.
@@ -81,6 +86,7 @@ pub struct NumericCsv {
     pub dataset: TensorDataset,
 }
 
+#[cfg(feature = "polars")]
 impl NumericCsv {
     /// Reads `path`; every column except `label` is a feature. The file is read as
     /// text and each value parsed strictly: features must be finite numbers, labels
@@ -110,6 +116,7 @@ impl NumericCsv {
 }
 
 /// Parses one feature value: a finite number, surrounding spaces allowed.
+#[cfg(feature = "polars")]
 fn feature_value(raw: Option<&str>) -> std::result::Result<f32, String> {
     let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Err("the value is empty: every feature needs a number".into());

@@ -8,6 +8,7 @@
 pub mod activations;
 pub mod architecture;
 pub mod cats_dogs;
+#[cfg(feature = "polars")]
 pub mod custom_loader;
 pub mod dead_relu;
 pub mod failure_cases;
@@ -16,6 +17,7 @@ mod report;
 pub mod sigmoid_vs_softmax;
 pub mod sweep;
 pub mod wide_vs_deep;
+#[cfg(feature = "polars")]
 pub mod xor;
 
 pub(crate) use params::settings;
@@ -65,6 +67,7 @@ pub fn all() -> Vec<Experiment> {
             "activations",
             "every activation with its derivative; sigmoid/tanh/ReLU/smooth variants trained on MNIST"
         ),
+        #[cfg(feature = "polars")]
         experiment!(xor, "xor", "XOR: linear vs ReLU hidden layer, loss per epoch and decision regions"),
         experiment!(
             sigmoid_vs_softmax,
@@ -82,6 +85,7 @@ pub fn all() -> Vec<Experiment> {
             "failure-cases",
             "an MNIST MLP's misclassified digits, confusion matrix, under/overfitting sweeps"
         ),
+        #[cfg(feature = "polars")]
         experiment!(
             custom_loader,
             "custom-loader",

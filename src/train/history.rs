@@ -1,11 +1,12 @@
 //! What happened during training: per-epoch metrics per split, every minibatch loss,
-//! and series recorded by hooks. Becomes a polars DataFrame and a CSV file.
+//! and series recorded by hooks. Becomes a CSV file and (feature `polars`) a DataFrame.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Result, ensure};
-use polars::prelude::*;
+use anyhow::{Context, Result, bail, ensure};
+#[cfg(feature = "polars")]
+use polars::prelude::DataFrame;
 
 /// One epoch's metrics on one split.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,7 +32,7 @@ pub struct EpochRecord {
 /// let mut h = History::default();
 /// h.push(1, "train", 0.5, 0.8, 0.1, 1.0);
 /// h.push(1, "valid", 0.6, 0.75, 0.1, 1.0);
-/// assert_eq!(h.frame().unwrap().height(), 2);
+/// assert_eq!(h.epochs.len(), 2);
 /// assert_eq!(h.last("valid").unwrap().accuracy, 0.75);
 /// // Printed with `{:?}`, a history is a short summary, not every minibatch loss.
 /// h.minibatch_loss = vec![0.9; 6000];
@@ -116,10 +117,19 @@ impl History {
             .collect()
     }
 
-    /// The per-epoch records as a DataFrame: `epoch, split, loss, accuracy, lr, seconds`.
+    /// The per-epoch records as a DataFrame: `epoch, split, loss, accuracy, lr, seconds`
+    /// (feature `polars`, on by default; a notebook adds it to its `:dep` line with
+    /// `features = ["polars"]`).
+    ///
+    /// ```
+    /// let mut h = tchlab::train::History::default();
+    /// h.push(1, "train", 0.5, 0.8, 0.1, 1.0);
+    /// assert_eq!(h.frame().unwrap().height(), 1);
+    /// ```
+    #[cfg(feature = "polars")]
     pub fn frame(&self) -> Result<DataFrame> {
         let e = &self.epochs;
-        Ok(df!(
+        Ok(polars::df!(
             "epoch" => e.iter().map(|r| r.epoch as u32).collect::<Vec<_>>(),
             "split" => e.iter().map(|r| r.split.as_str()).collect::<Vec<_>>(),
             "loss" => e.iter().map(|r| r.loss).collect::<Vec<_>>(),
@@ -129,40 +139,81 @@ impl History {
         )?)
     }
 
-    /// Writes the per-epoch records as CSV (through a temporary file).
-    pub fn save_csv(&self, path: &Path) -> Result<()> {
-        let mut df = self.frame()?;
-        let mut buf = Vec::new();
-        CsvWriter::new(&mut buf).include_header(true).finish(&mut df)?;
-        crate::data::write_file_atomic(path, &buf)
+    /// The per-epoch records as text rows under [`History::COLUMNS`], numbers written
+    /// so that they read back exactly.
+    ///
+    /// ```
+    /// let mut h = tchlab::train::History::default();
+    /// h.push(1, "train", 0.5, 0.8, 0.1, 1.0);
+    /// assert_eq!(h.rows(), vec![vec!["1", "train", "0.5", "0.8", "0.1", "1"]]);
+    /// ```
+    pub fn rows(&self) -> Vec<Vec<String>> {
+        self.epochs
+            .iter()
+            .map(|r| {
+                let numbers = [r.loss, r.accuracy, r.lr, r.seconds].map(|v| v.to_string());
+                [vec![r.epoch.to_string(), r.split.clone()], numbers.to_vec()].concat()
+            })
+            .collect()
     }
 
-    /// Reads per-epoch records written by [`History::save_csv`].
+    /// The columns of [`History::rows`] and of the CSV file.
+    pub const COLUMNS: [&'static str; 6] = ["epoch", "split", "loss", "accuracy", "lr", "seconds"];
+
+    /// Writes the per-epoch records as CSV (through a temporary file).
+    pub fn save_csv(&self, path: &Path) -> Result<()> {
+        let mut text = Self::COLUMNS.join(",") + "\n";
+        for (row, record) in self.rows().iter().zip(&self.epochs) {
+            ensure!(
+                !record.split.contains([',', '"', '\n', '\r']),
+                "split name {:?} of epoch {} cannot be written to {}: use a name without commas, quotes or line breaks",
+                record.split,
+                record.epoch,
+                path.display()
+            );
+            text += &(row.join(",") + "\n");
+        }
+        crate::data::write_file_atomic(path, text.as_bytes())
+    }
+
+    /// Reads per-epoch records written by [`History::save_csv`]; an error names the
+    /// file and row of anything else.
     pub fn load_csv(path: &Path) -> Result<Self> {
-        let df = crate::data::read_csv(path)?;
-        let col = |n: &str| -> Result<Column> {
-            df.column(n)
-                .cloned()
-                .map_err(|_| anyhow::anyhow!("{} has no column `{n}`: not a tchlab history", path.display()))
-        };
-        let epoch = col("epoch")?.cast(&DataType::UInt32)?;
-        let split = col("split")?.cast(&DataType::String)?;
-        let [loss, acc, lr, secs] =
-            ["loss", "accuracy", "lr", "seconds"].map(|n| col(n).and_then(|c| Ok(c.cast(&DataType::Float64)?)));
-        let (loss, acc, lr, secs) = (loss?, acc?, lr?, secs?);
+        let bytes = crate::data::read_regular_file(path, crate::data::MAX_CSV_BYTES)?;
+        let text = String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))?;
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or_default();
+        ensure!(
+            header.trim_end() == Self::COLUMNS.join(","),
+            "{} is not a tchlab history: its header is {header:?}, expected {:?}",
+            path.display(),
+            Self::COLUMNS.join(",")
+        );
         let mut h = History::default();
-        for i in 0..df.height() {
-            let get = |c: &Column| c.f64().ok().and_then(|c| c.get(i));
-            let e = epoch.u32()?.get(i);
-            let s = split.str()?.get(i);
-            ensure!(e.is_some() && s.is_some(), "{} row {}: missing epoch or split", path.display(), i + 1);
+        for (i, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let row = i + 2;
+            let fields: Vec<&str> = line.trim_end().split(',').collect();
+            let [epoch, split, loss, accuracy, lr, seconds] = fields[..] else {
+                bail!(
+                    "{} row {row}: {} fields, expected 6 ({})",
+                    path.display(),
+                    fields.len(),
+                    Self::COLUMNS.join(",")
+                );
+            };
+            let epoch: usize = epoch
+                .parse()
+                .with_context(|| format!("{} row {row}: epoch `{epoch}` is not a whole number", path.display()))?;
+            let number = |name: &str, text: &str| -> Result<f64> {
+                text.parse().with_context(|| format!("{} row {row}: {name} `{text}` is not a number", path.display()))
+            };
             h.push(
-                e.unwrap_or_default() as usize,
-                s.unwrap_or_default(),
-                get(&loss).unwrap_or(f64::NAN),
-                get(&acc).unwrap_or(f64::NAN),
-                get(&lr).unwrap_or(f64::NAN),
-                get(&secs).unwrap_or(f64::NAN),
+                epoch,
+                split,
+                number("loss", loss)?,
+                number("accuracy", accuracy)?,
+                number("lr", lr)?,
+                number("seconds", seconds)?,
             );
         }
         Ok(h)

@@ -1,0 +1,10 @@
+//! tchlab as one shared library, for notebook cells: a notebook's first cell says
+//!
+//! ```text
+//! :dep tchlab = { package = "tchlab-dylib", path = "../dylib", features = ["download"] }
+//! ```
+//!
+//! and every later cell links against this library instead of copying tchlab and its
+//! dependencies into the cell. Everything is tchlab's own API, re-exported unchanged.
+
+pub use tchlab::*;
