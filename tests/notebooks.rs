@@ -96,3 +96,31 @@ fn cli_reproduces_notebook(experiment: &str, notebook: &str) {
         start.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+#[ignore = "starts a Jupyter kernel; `make test` runs it after `make setup`"]
+fn relational_targets_pass_and_fail_as_written() {
+    let dir = root().join("tests/notebooks");
+    let python = root().join(".venv/bin/python");
+    let output = Command::new(python)
+        .arg(root().join("tools/run_notebooks.py"))
+        .args(["--out", "target/notebooks-selftest-relations", "--targets"])
+        .arg(dir.join("targets.json"))
+        .arg(dir.join("relations.ipynb"))
+        .current_dir(root())
+        .output()
+        .expect("starting the notebook runner");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    println!("{text}");
+    assert!(!output.status.success(), "{text}");
+    let problems: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with("- ")).collect();
+    assert_eq!(problems.len(), 4, "expected exactly the four failing targets:\n{text}");
+    for expected in [
+        "RESULT mse - ce=-6.",
+        "RESULT last / first=2500",
+        "target `ce / zero`: zero is 0, the ratio is undefined",
+        "RESULT absent (in the target `ce - absent`) was not printed",
+    ] {
+        assert!(text.contains(expected), "`{expected}` was not reported:\n{text}");
+    }
+}

@@ -5,17 +5,23 @@ A notebook fails when a cell errors, when any output contains a Rust panic or an
 `Error:` line, when a cell wrote to stderr (evcxr's report of an `Err` returned by a cell),
 when it produced no figure (image/png or image/svg+xml output), or
 when a `RESULT name=value` line it printed is outside the tolerance given in
-notebooks/targets.json (or a target listed there was never printed).
+notebooks/targets.json (or a target listed there was never printed). A target may also
+relate two results: `"a - b": {"min": 5}` checks a difference, `"a / b": {"max": 0.01}` a
+ratio, so that the lecture's comparisons themselves are what is checked.
 
 Output that evcxr delivers after its cell went idle (it forwards stdout and stderr
 from another thread) is kept and checked with that cell; see LateOutputClient.
 
-Executed notebooks and their HTML renderings go to --out (target/notebooks).
+Executed notebooks and their HTML renderings go to --out (target/notebooks), with
+summary.json: per notebook its seconds, split into compile_seconds (evcxr analysing and
+building cells) and run_seconds (the cells' code running), per cell the same split, its
+figures, RESULT values and problems.
 Exit status: 0 when every notebook passed, 1 otherwise.
 """
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 import time
@@ -52,6 +58,7 @@ class LateOutputClient(NotebookClient):
         self.grace = grace
         self.cell_of_message = {}
         self.late_messages = 0
+        self.cell_times = []  # (cell index, start, end) in Unix seconds
 
     def keep_late(self, msg):
         target = self.cell_of_message.get(msg["parent_header"].get("msg_id"))
@@ -76,7 +83,10 @@ class LateOutputClient(NotebookClient):
                 return
 
     async def async_execute_cell(self, cell, cell_index, *args, **kw):
+        start = time.time()
         result = await super().async_execute_cell(cell, cell_index, *args, **kw)
+        if cell.cell_type == "code":
+            self.cell_times.append((cell_index, start, time.time()))
         last = max((i for i, c in enumerate(self.nb.cells) if c.cell_type == "code"), default=-1)
         if cell_index == last:
             await asyncio.sleep(self.grace)
@@ -89,6 +99,29 @@ class LateOutputClient(NotebookClient):
         return result
 
 
+def compile_and_run_seconds(cell_times, build_log):
+    """Splits each cell's time at the moment its library was built (the last line the
+    kernel's rustc wrapper, tools/cell-build-timer, logged while the cell ran): before it
+    evcxr analysed and compiled the cell, after it the cell ran. A cell that built
+    nothing (a command such as `:timing`) counts as compiling. Returns per-cell rows and
+    the notebook's totals."""
+    built = []
+    if build_log.exists():
+        for line in build_log.read_text().splitlines():
+            fields = line.split()
+            if fields:
+                built.append(float(fields[0]))
+    rows, compile_total, run_total = [], 0.0, 0.0
+    for index, start, end in cell_times:
+        inside = [t for t in built if start <= t <= end]
+        split = max(inside) if inside else end
+        compile_s, run_s = split - start, end - split
+        rows.append({"cell": index, "compile_s": round(compile_s, 2), "run_s": round(run_s, 2)})
+        compile_total += compile_s
+        run_total += run_s
+    return rows, round(compile_total, 1), round(run_total, 1)
+
+
 def output_texts(out):
     if out.get("output_type") == "stream":
         yield out.get("text", "")
@@ -98,6 +131,30 @@ def output_texts(out):
         data = out.get("data", {})
         if "text/plain" in data:
             yield data["text/plain"]
+
+
+RELATION = re.compile(r"^(\S+) ([-/]) (\S+)$")
+
+
+def target_value(name, results):
+    """The value a target checks: a printed RESULT, or a relation of two of them written
+    as its name: `a - b` (a difference, e.g. CE minus MSE test accuracy) or `a / b` (a
+    ratio). Returns (value, None), or (None, the problem) when an operand is missing or
+    a ratio divides by zero."""
+    m = RELATION.match(name)
+    if not m:
+        if name not in results:
+            return None, f"RESULT {name} was not printed"
+        return results[name], None
+    a, op, b = m.groups()
+    for operand in (a, b):
+        if operand not in results:
+            return None, f"RESULT {operand} (in the target `{name}`) was not printed"
+    if op == "-":
+        return results[a] - results[b], None
+    if results[b] == 0:
+        return None, f"target `{name}`: {b} is 0, the ratio is undefined"
+    return results[a] / results[b], None
 
 
 def check(nb, targets):
@@ -134,15 +191,15 @@ def check(nb, targets):
     if figures == 0:
         problems.append("the notebook produced no figure")
     for name, spec in targets.items():
-        if name not in results:
-            problems.append(f"RESULT {name} was not printed")
+        value, missing = target_value(name, results)
+        if missing:
+            problems.append(missing)
             continue
-        v = results[name]
         lo, hi = spec.get("min", float("-inf")), spec.get("max", float("inf"))
         if "target" in spec:
             lo, hi = spec["target"] - spec["tol"], spec["target"] + spec["tol"]
-        if not lo <= v <= hi:
-            problems.append(f"RESULT {name}={v} is outside [{lo}, {hi}] ({spec.get('note', 'lecture target')})")
+        if not lo <= value <= hi:
+            problems.append(f"RESULT {name}={value} is outside [{lo}, {hi}] ({spec.get('note', 'lecture target')})")
     return problems, figures, results
 
 
@@ -166,6 +223,9 @@ def main():
             allow_errors=True,
             resources={"metadata": {"path": str(path.resolve().parent)}},
         )
+        build_log = args.out / f"{path.stem}.builds.log"
+        build_log.unlink(missing_ok=True)
+        os.environ["TCHLAB_CELL_BUILD_LOG"] = str(build_log.resolve())
         start = time.time()
         crash = None
         try:
@@ -173,6 +233,7 @@ def main():
         except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as e:
             crash = f"execution stopped: {type(e).__name__}: {str(e)[:500]}"
         seconds = time.time() - start
+        cells, compile_s, run_s = compile_and_run_seconds(client.cell_times, build_log)
         problems, figures, results = check(nb, all_targets.get(path.stem, {}))
         if crash:
             problems.insert(0, crash)
@@ -181,10 +242,24 @@ def main():
         (args.out / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
         status = "ok" if not problems else "FAILED"
         late = f"  {client.late_messages} late output(s) kept" if client.late_messages else ""
-        print(f"{status:6} {path.name}  {seconds:7.1f}s  {figures} figure(s)  {len(results)} result(s){late}", flush=True)
+        print(
+            f"{status:6} {path.name}  {seconds:7.1f}s (compiling {compile_s:.1f}s, running {run_s:.1f}s)  "
+            f"{figures} figure(s)  {len(results)} result(s){late}",
+            flush=True,
+        )
         for p in problems:
             print(f"       - {p}", flush=True)
-        summary[path.stem] = {"ok": not problems, "seconds": round(seconds, 1), "figures": figures, "results": results, "problems": problems}
+        summary[path.stem] = {
+            "ok": not problems,
+            "seconds": round(seconds, 1),
+            "compile_seconds": compile_s,
+            "run_seconds": run_s,
+            "kernel_start_seconds": round(seconds - compile_s - run_s, 1),
+            "cells": cells,
+            "figures": figures,
+            "results": results,
+            "problems": problems,
+        }
         if problems:
             failed.append(path.name)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))

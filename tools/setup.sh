@@ -76,10 +76,9 @@ if [ ! -f .venv/bin/tchlab ] || [ "$(cat .venv/bin/tchlab)" != "$wrapper" ]; the
     phase tchlab "the command line: .venv/bin/tchlab"
 fi
 
-# 3. A fast linker and the assembler for libjpeg-turbo's SIMD code, when the system can
-#    install them (both optional: evcxr and cargo pick up mold; without nasm, JPEGs decode
-#    without SIMD, about a fifth slower).
-for tool in mold nasm; do
+# 3. The assembler for libjpeg-turbo's SIMD code, when the system can install it
+#    (optional: without nasm, JPEGs decode without SIMD, about a fifth slower).
+for tool in nasm; do
     if ! command -v $tool >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         t0=$(now)
         (apt-get install -y -q $tool >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $tool >/dev/null 2>&1; }) \
