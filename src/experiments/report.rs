@@ -60,6 +60,37 @@ impl Report {
         self.figures.iter().find(|(n, _)| n == name).map(|(_, f)| f)
     }
 
+    /// A figure by name, as a notebook cell's value (`report.show("loss_curves")?`
+    /// shows it inline); the error names the figures the report has.
+    ///
+    /// ```
+    /// let mut r = tchlab::experiments::Report::new("demo");
+    /// r.figures.push(("curve".into(), tchlab::plot::Figure::lines("t", "x", "y", vec![])));
+    /// assert!(r.show("curve").is_ok());
+    /// assert!(format!("{}", r.show("nope").unwrap_err()).contains("`curve`"));
+    /// ```
+    pub fn show(&self, name: &str) -> Result<Figure> {
+        let names: Vec<String> = self.figures.iter().map(|(n, _)| format!("`{n}`")).collect();
+        self.figure(name).cloned().ok_or_else(|| {
+            anyhow::anyhow!("the {} report has no figure `{name}`; its figures are {}", self.name, names.join(", "))
+        })
+    }
+
+    /// A table by name, as a notebook cell's value (`report.show_table("summary")?`).
+    ///
+    /// ```
+    /// let mut r = tchlab::experiments::Report::new("demo");
+    /// r.tables.push(("summary".into(), tchlab::display::Table::from_rows(&["a"], vec![vec!["1".into()]])));
+    /// assert_eq!(r.show_table("summary").unwrap().rows.len(), 1);
+    /// assert!(r.show_table("nope").is_err());
+    /// ```
+    pub fn show_table(&self, name: &str) -> Result<Table> {
+        let names: Vec<String> = self.tables.iter().map(|(n, _)| format!("`{n}`")).collect();
+        self.table(name).cloned().ok_or_else(|| {
+            anyhow::anyhow!("the {} report has no table `{name}`; its tables are {}", self.name, names.join(", "))
+        })
+    }
+
     /// A history by run name.
     pub fn history(&self, name: &str) -> Option<&History> {
         self.histories.iter().find(|(n, _)| n == name).map(|(_, h)| h)

@@ -121,7 +121,8 @@ pub fn run(c: &Config) -> Result<Report> {
         ),
     ));
     // The flat-gradient problem.
-    let ps: Vec<f64> = (0..=10).map(|k| 10f64.powf(-5.0 + 0.5 * k as f64)).collect();
+    // p from 1e-5 to 10^-0.5 (at p = 1 both gradients are 0, which a log axis cannot show).
+    let ps: Vec<f64> = (0..10).map(|k| 10f64.powf(-5.0 + 0.5 * k as f64)).collect();
     let grads: Vec<(f64, f64, f64)> = ps.iter().map(|&p| (p, gradient_at(p).0, gradient_at(p).1)).collect();
     let (mse_g, ce_g) = gradient_at(1e-5);
     report.metric("grad_true_logit_mse_p1e-5", mse_g);
@@ -129,12 +130,12 @@ pub fn run(c: &Config) -> Result<Report> {
     let h = |n: &str| report.history(n).cloned().unwrap_or_default();
     let (mse_h, ce_h) = (h("mse"), h("ce"));
     let grad_fig = Figure::lines(
-        "|∂loss/∂z_true| when the true class gets probability p",
+        "|∂loss/∂z_true| when the true class gets probability p (both axes log10)",
         "log10 p",
-        "gradient magnitude",
+        "log10 |gradient|",
         vec![
-            Series::line("sigmoid + MSE", grads.iter().map(|g| (g.0.log10(), g.1.abs())).collect()),
-            Series::line("softmax + CE", grads.iter().map(|g| (g.0.log10(), g.2.abs())).collect()),
+            Series::line("sigmoid + MSE", grads.iter().map(|g| (g.0.log10(), g.1.abs().log10())).collect()),
+            Series::line("softmax + CE", grads.iter().map(|g| (g.0.log10(), g.2.abs().log10())).collect()),
         ],
     );
     report.figures.push((
