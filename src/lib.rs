@@ -26,6 +26,7 @@ pub mod data;
 pub mod display;
 pub mod env;
 pub mod experiments;
+pub mod landscape;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -358,3 +358,33 @@ fn an_mlp_too_large_to_allocate_is_an_error_not_a_panic() {
     }
     assert!(Mlp::new(&MlpConfig::new(784, &[100], 10), 1).is_ok());
 }
+
+#[test]
+fn the_loss_along_a_line_is_flat_for_one_model_and_a_permutation_keeps_the_function() {
+    use tchlab::landscape::{Line, barrier, distance, parameters, permute_hidden_units, set_parameters};
+    let config = MlpConfig::new(2, &[6], 2).activation(Activation::Relu);
+    let loader = DataLoader::new(Xor::lecture().dataset(), 750).unwrap();
+    let a = Mlp::new(&config, 3).unwrap();
+    let mut scratch = Mlp::new(&config, 0).unwrap();
+    // From a model to itself the loss is the same at every point, and the barrier is 0.
+    let flat = Line::between(&a, &a).unwrap().losses(&mut scratch, 5, &loader, Loss::CrossEntropy).unwrap();
+    assert!(flat.iter().all(|&(_, l)| (l - flat[0].1).abs() < 1e-6), "{flat:?}");
+    assert!(barrier(&flat).abs() < 1e-6);
+    // The line's ends are the two models.
+    let b = Mlp::new(&config, 4).unwrap();
+    let line = Line::between(&a, &b).unwrap();
+    assert_eq!(distance(&line.at(1.0), &parameters(&b)), 0.0);
+    assert!((distance(&line.at(0.5), &parameters(&a)) - distance(&parameters(&a), &parameters(&b)) / 2.0).abs() < 1e-4);
+    // A permutation moves the parameters and keeps the outputs.
+    let mut p = Mlp::new(&config, 0).unwrap();
+    set_parameters(&mut p, &parameters(&a)).unwrap();
+    permute_hidden_units(&mut p, 0, &[5, 4, 3, 2, 1, 0]).unwrap();
+    assert!(distance(&parameters(&a), &parameters(&p)) > 0.1);
+    let x = Tensor::randn([16, 2], tch::kind::FLOAT_CPU);
+    assert!(a.forward(&x).allclose(&p.forward(&x), 1e-6, 1e-6, false));
+    // Bad input: not a permutation, not a hidden layer, shapes that differ.
+    assert!(permute_hidden_units(&mut p, 0, &[0, 0, 1, 2, 3, 4]).is_err());
+    assert!(permute_hidden_units(&mut p, 1, &[0, 1]).is_err());
+    let other = Mlp::new(&MlpConfig::new(2, &[5], 2), 1).unwrap();
+    assert!(format!("{:#}", Line::between(&a, &other).err().unwrap()).contains("differ"));
+}

@@ -1,6 +1,8 @@
 //! The MLP as a computation graph: autograd agrees with the slide's sum over paths;
-//! an all-zero initialisation keeps hidden units identical; the loss is not convex, so
-//! seeds end at different losses.
+//! an all-zero initialisation keeps hidden units identical; the loss is not convex: seeds
+//! end at different losses, the straight line between two solutions (or between a
+//! solution and its own hidden units reordered) rises above the chord, while softmax
+//! regression on the same data, a convex problem, never does.
 
 use std::time::Instant;
 
@@ -9,9 +11,10 @@ use tch::{Kind, Tensor};
 
 use super::{Report, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling, Xor};
+use crate::landscape::{Line, barrier, distance, parameters, permute_hidden_units};
 use crate::model::{Activation, Init, Mlp, MlpConfig};
 use crate::plot::{Figure, Series};
-use crate::train::{TrainConfig, Trainer};
+use crate::train::{Loss, TrainConfig, Trainer};
 
 super::settings! {
     /// Settings of the three demonstrations.
@@ -145,6 +148,71 @@ pub fn run(c: &Config) -> Result<Report> {
     report
         .figures
         .push(("seeds".into(), Figure::lines("Same model, different seeds", "epoch", "training loss", curves)));
+    straight_lines(c, &train, &mut report)?;
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Points on each straight line between two solutions.
+const LINE_POINTS: usize = 21;
+
+/// Different final losses across seeds would also happen for a convex model that has
+/// not converged. The proof of non-convexity is a bump: the training loss along the
+/// straight line between two MLP solutions (seeds 1 and 2), and between seed 1's
+/// solution and the same network with its hidden units reordered (the same function,
+/// another point), rises above the chord; for softmax regression (convex) it cannot.
+fn straight_lines(c: &Config, train: &DataLoader, report: &mut Report) -> Result<()> {
+    let eval = DataLoader::new(train.dataset().clone(), 1000)?;
+    let fit = |config: &MlpConfig, seed: u64| -> Result<Mlp> {
+        let mut m = Mlp::new(config, seed)?;
+        Trainer::new(TrainConfig::sgd(0.1, c.epochs).seed(seed).quiet()).fit(&mut m, train, None)?;
+        Ok(m)
+    };
+    let softmax = MlpConfig::new(784, &[], 10);
+    let mlp = MlpConfig::new(784, &[c.hidden], 10).activation(Activation::Sigmoid);
+    let (soft_a, soft_b) = (fit(&softmax, 1)?, fit(&softmax, 2)?);
+    let (mlp_a, mlp_b) = (fit(&mlp, 1)?, fit(&mlp, 2)?);
+    // Seed 1's MLP with its hidden units in reverse order: the same function.
+    let mut mlp_a_permuted = Mlp::new(&mlp, 0)?;
+    crate::landscape::set_parameters(&mut mlp_a_permuted, &parameters(&mlp_a))?;
+    let reversed: Vec<i64> = (0..c.hidden).rev().collect();
+    permute_hidden_units(&mut mlp_a_permuted, 0, &reversed)?;
+    let mut soft_scratch = Mlp::new(&softmax, 0)?;
+    let mut mlp_scratch = Mlp::new(&mlp, 0)?;
+    let ce = Loss::CrossEntropy;
+    let lines = [
+        ("softmax", "softmax regression, seed 1 → seed 2", Line::between(&soft_a, &soft_b)?, &mut soft_scratch),
+        ("mlp", "MLP, seed 1 → seed 2", Line::between(&mlp_a, &mlp_b)?, &mut mlp_scratch),
+    ];
+    let mut series = Vec::new();
+    for (key, label, line, scratch) in lines {
+        let curve = line.losses(scratch, LINE_POINTS, &eval, ce)?;
+        println!(
+            "{label}: loss at the ends {:.4} / {:.4}, barrier {:.4}",
+            curve[0].1,
+            curve[LINE_POINTS - 1].1,
+            barrier(&curve)
+        );
+        report.metric(&format!("{key}_line_barrier"), barrier(&curve));
+        series.push(Series::line(label, curve));
+    }
+    let permuted = Line::between(&mlp_a, &mlp_a_permuted)?.losses(&mut mlp_scratch, LINE_POINTS, &eval, ce)?;
+    let loss_change = (permuted[LINE_POINTS - 1].1 - permuted[0].1).abs();
+    let moved = distance(&parameters(&mlp_a), &parameters(&mlp_a_permuted));
+    let apart = distance(&parameters(&mlp_a), &parameters(&mlp_b));
+    println!(
+        "seed 1's MLP, hidden units reversed: loss changes by {loss_change:.2e}, the parameters move {moved:.2} \
+         (seed 2's solution is {apart:.2} away); barrier on the line between them {:.4}",
+        barrier(&permuted)
+    );
+    report.metric("permuted_loss_change", loss_change);
+    report.metric("permuted_distance", moved);
+    report.metric("seeds_distance", apart);
+    report.metric("permuted_line_barrier", barrier(&permuted));
+    series.push(Series::line("MLP, seed 1 → seed 1 with hidden units reversed", permuted));
+    report.figures.push((
+        "straight_lines".into(),
+        Figure::lines("Training loss on the straight line between two solutions", "t", "training loss", series),
+    ));
+    Ok(())
 }
