@@ -39,6 +39,8 @@ super::settings! {
         train_size: usize = 0,
         /// Seed.
         seed: u64 = 1,
+        /// Learning rates of the default-init ReLU runs in which units die while training.
+        dying_lrs: List<f64> = List(vec![0.01, 0.1, 0.5, 1.0, 2.0]),
     }
 }
 
@@ -102,6 +104,59 @@ pub fn run(c: &Config) -> Result<Report> {
     let refs: Vec<(&str, &crate::train::History)> = curves.iter().map(|(n, h)| (n.as_str(), h)).collect();
     report.figures.push(("accuracy".into(), Figure::curves("Training accuracy", &refs, "accuracy")));
     report.histories = curves;
+    dying_while_training(c, &train, &probe, &mut report)?;
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Units that die during training: the default-init ReLU network at growing learning
+/// rates, its dead fraction (mean over the hidden layers) at initialisation and after
+/// every epoch. A run whose loss diverges is reported as such and left out.
+fn dying_while_training(c: &Config, train: &DataLoader, probe: &tch::Tensor, report: &mut Report) -> Result<()> {
+    let cfg = MlpConfig::new(784, &c.hidden.0, 10).activation(Activation::Relu);
+    let mut series = Vec::new();
+    let mut largest_rise = f64::NAN;
+    for &lr in &c.dying_lrs.0 {
+        let mut model = crate::model::Mlp::new(&cfg, c.seed)?;
+        let initial = mean(&dead_fractions(&model, probe));
+        let mut trainer = Trainer::new(TrainConfig::sgd(lr, c.epochs).seed(c.seed).quiet())
+            .hook(DeadUnits::new(probe.shallow_clone()));
+        let history = match trainer.fit(&mut model, train, None) {
+            Ok(h) => h,
+            Err(e) => {
+                println!("lr {lr}: {e:#}");
+                report.metric(&format!("lr{lr}_diverged"), 1.0);
+                continue;
+            }
+        };
+        let per_epoch: Vec<f64> = history
+            .series
+            .get("dead_fraction")
+            .map(|v| v.iter().map(|l| 100.0 * mean(l)).collect())
+            .unwrap_or_default();
+        let after = per_epoch.last().copied().unwrap_or(f64::NAN);
+        println!("lr {lr}: dead units {:.1}% at init, {:.1}% after {} epochs", 100.0 * initial, after, c.epochs);
+        report.metric(&format!("lr{lr}_dead_at_init"), 100.0 * initial);
+        report.metric(&format!("lr{lr}_dead_after_training"), after);
+        largest_rise = largest_rise.max(after - 100.0 * initial);
+        let mut points = vec![(0.0, 100.0 * initial)];
+        points.extend(per_epoch.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)));
+        series.push(crate::plot::Series::line(&format!("lr {lr}"), points));
+    }
+    // The most any learning rate raised the dead fraction (percentage points).
+    report.metric("largest_dead_rise", largest_rise);
+    report.figures.push((
+        "dying_while_training".into(),
+        Figure::lines(
+            "ReLU, default init: dead units while training",
+            "epoch",
+            "dead units (%, mean over layers)",
+            series,
+        ),
+    ));
+    Ok(())
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
 }
