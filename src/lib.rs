@@ -35,6 +35,16 @@ pub(crate) mod rng;
 pub mod train;
 
 pub use env::doctor;
+/// The tch crate tchlab is built on, for models and code of your own (`tch::nn` in a
+/// notebook, whose only dependency is tchlab).
+///
+/// ```
+/// use tchlab::tch::nn::Module;
+/// let vs = tchlab::tch::nn::VarStore::new(tchlab::tch::Device::Cpu);
+/// let layer = tchlab::tch::nn::linear(vs.root(), 3, 2, Default::default());
+/// assert_eq!(layer.forward(&tchlab::tch::Tensor::zeros([4, 3], tchlab::tch::kind::FLOAT_CPU)).size(), [4, 2]);
+/// ```
+pub use tch;
 
 /// Everything a notebook needs, in one `use tchlab::prelude::*;`.
 ///
@@ -57,5 +67,5 @@ pub mod prelude {
     pub use crate::plot::{Figure, Series};
     pub use crate::train::{History, Loss, LrSchedule, OptimizerKind, TrainConfig, Trainer, evaluate};
     pub use anyhow::{Context, Result, bail};
-    pub use tch::{Device, Kind, Tensor};
+    pub use tch::{self, Device, Kind, Tensor};
 }
