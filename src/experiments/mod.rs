@@ -7,6 +7,7 @@
 
 pub mod activations;
 pub mod architecture;
+pub mod bias_variance;
 pub mod cats_dogs;
 pub mod custom_loader;
 pub mod dead_relu;
@@ -81,6 +82,11 @@ pub fn all() -> Vec<Experiment> {
             failure_cases,
             "failure-cases",
             "an MNIST MLP's misclassified digits, confusion matrix, under/overfitting sweeps"
+        ),
+        experiment!(
+            bias_variance,
+            "bias-variance",
+            "bias² + variance + noise vs the test error across MLP widths (sin 2πx regression); the 0–1 decomposition on MNIST"
         ),
         experiment!(
             custom_loader,
