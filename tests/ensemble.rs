@@ -122,3 +122,15 @@ fn zero_one_identity_holds_on_random_predictions() {
     assert!((d.error - (d.bias + d.net_variance)).abs() < 1e-12);
     assert!((d.variance - (d.unbiased_variance + d.biased_variance)).abs() < 1e-12);
 }
+
+#[test]
+fn best_epoch_is_the_lowest_validation_loss() {
+    use tchlab::experiments::overfitting_time::best_epoch;
+    let mut h = tchlab::train::History::default();
+    assert_eq!(best_epoch(&h), None);
+    for (e, l) in [1.0, 0.4, 0.4, 0.9].iter().enumerate() {
+        h.push(e + 1, "valid", *l, 0.0, 0.1, 0.0);
+        h.push(e + 1, "train", 0.01, 0.0, 0.1, 0.0);
+    }
+    assert_eq!(best_epoch(&h), Some((2, 0.4)));
+}

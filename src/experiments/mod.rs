@@ -12,6 +12,7 @@ pub mod cats_dogs;
 pub mod custom_loader;
 pub mod dead_relu;
 pub mod failure_cases;
+pub mod overfitting_time;
 mod params;
 mod report;
 pub mod sigmoid_vs_softmax;
@@ -82,6 +83,11 @@ pub fn all() -> Vec<Experiment> {
             failure_cases,
             "failure-cases",
             "an MNIST MLP's misclassified digits, confusion matrix, under/overfitting sweeps"
+        ),
+        experiment!(
+            overfitting_time,
+            "overfitting-over-time",
+            "a 784-512-512-10 MLP on 1,000 images trained long: training loss to ~0, validation loss U-shaped, best epoch"
         ),
         experiment!(
             bias_variance,
