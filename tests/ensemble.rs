@@ -134,3 +134,15 @@ fn best_epoch_is_the_lowest_validation_loss() {
     }
     assert_eq!(best_epoch(&h), Some((2, 0.4)));
 }
+
+#[test]
+fn epochs_for_steps_gives_at_least_the_steps() {
+    use tchlab::experiments::value_of_data::epochs_for_steps;
+    assert_eq!(epochs_for_steps(3000, 1000, 100), 300);
+    assert_eq!(epochs_for_steps(5, 1000, 100), 1);
+    for (steps, n, batch) in [(6000, 300, 100), (6000, 60000, 100), (1000, 777, 64)] {
+        let e = epochs_for_steps(steps, n, batch);
+        let per_epoch = n.div_ceil(batch);
+        assert!(e * per_epoch >= steps && (e - 1) * per_epoch < steps);
+    }
+}

@@ -17,6 +17,7 @@ mod params;
 mod report;
 pub mod sigmoid_vs_softmax;
 pub mod sweep;
+pub mod value_of_data;
 pub mod wide_vs_deep;
 pub mod xor;
 
@@ -93,6 +94,11 @@ pub fn all() -> Vec<Experiment> {
             bias_variance,
             "bias-variance",
             "bias² + variance + noise vs the test error across MLP widths (sin 2πx regression); the 0–1 decomposition on MNIST"
+        ),
+        experiment!(
+            value_of_data,
+            "value-of-data",
+            "softmax regression vs an MLP from 300 to 60,000 training images at a fixed number of steps"
         ),
         experiment!(
             custom_loader,
