@@ -146,3 +146,15 @@ fn epochs_for_steps_gives_at_least_the_steps() {
         assert!(e * per_epoch >= steps && (e - 1) * per_epoch < steps);
     }
 }
+
+#[test]
+fn selection_picks_the_best_validation_accuracy_and_tests_on_the_rest() {
+    use tchlab::experiments::validation_optimism::select;
+    let correct = vec![vec![true, true, false], vec![false, true, true], vec![true, true, true]];
+    let s = select(&correct, &[0, 1], &[0, 1]).unwrap();
+    assert_eq!((s.index, s.valid, s.test), (0, 100.0, 0.0));
+    let s = select(&correct, &[0, 1, 2], &[2]).unwrap();
+    assert_eq!((s.index, s.valid, s.test), (1, 100.0, 50.0));
+    assert!(select(&correct, &[], &[0]).is_err());
+    assert!(select(&correct, &[0], &[0, 1, 2]).is_err());
+}

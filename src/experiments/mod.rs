@@ -17,6 +17,7 @@ mod params;
 mod report;
 pub mod sigmoid_vs_softmax;
 pub mod sweep;
+pub mod validation_optimism;
 pub mod value_of_data;
 pub mod wide_vs_deep;
 pub mod xor;
@@ -99,6 +100,11 @@ pub fn all() -> Vec<Experiment> {
             value_of_data,
             "value-of-data",
             "softmax regression vs an MLP from 300 to 60,000 training images at a fixed number of steps"
+        ),
+        experiment!(
+            validation_optimism,
+            "validation-optimism",
+            "random search selected on a small validation set: the winner's validation accuracy vs its test accuracy"
         ),
         experiment!(
             custom_loader,
