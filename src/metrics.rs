@@ -2,6 +2,10 @@
 //! accuracy, misclassified and top-loss examples (after fastai's
 //! `ClassificationInterpretation`).
 
+mod bias_variance;
+
+pub use bias_variance::{SquaredDecomposition, ZeroOneDecomposition, squared_decomposition, zero_one_decomposition};
+
 use anyhow::{Result, ensure};
 use tch::{Kind, Tensor};
 

@@ -7,15 +7,19 @@
 
 pub mod activations;
 pub mod architecture;
+pub mod bias_variance;
 pub mod cats_dogs;
 #[cfg(feature = "polars")]
 pub mod custom_loader;
 pub mod dead_relu;
 pub mod failure_cases;
+pub mod overfitting_time;
 mod params;
 mod report;
 pub mod sigmoid_vs_softmax;
 pub mod sweep;
+pub mod validation_optimism;
+pub mod value_of_data;
 pub mod wide_vs_deep;
 #[cfg(feature = "polars")]
 pub mod xor;
@@ -86,6 +90,26 @@ pub fn all() -> Vec<Experiment> {
             "an MNIST MLP's misclassified digits, confusion matrix, under/overfitting sweeps"
         ),
         #[cfg(feature = "polars")]
+        experiment!(
+            overfitting_time,
+            "overfitting-over-time",
+            "a 784-512-512-10 MLP on 1,000 images trained long: training loss to ~0, validation loss U-shaped, best epoch"
+        ),
+        experiment!(
+            bias_variance,
+            "bias-variance",
+            "bias² + variance + noise vs the test error across MLP widths (sin 2πx regression); the 0–1 decomposition on MNIST"
+        ),
+        experiment!(
+            value_of_data,
+            "value-of-data",
+            "softmax regression vs an MLP from 300 to 60,000 training images at a fixed number of steps"
+        ),
+        experiment!(
+            validation_optimism,
+            "validation-optimism",
+            "random search selected on a small validation set: the winner's validation accuracy vs its test accuracy"
+        ),
         experiment!(
             custom_loader,
             "custom-loader",

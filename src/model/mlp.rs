@@ -90,7 +90,7 @@ impl MlpConfig {
         sizes.windows(2).map(|w| w[0] * w[1] + w[1]).sum::<i64>() + prelu
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         ensure!(
             self.inputs > 0 && self.outputs > 0,
             "an MLP needs at least one input and one output, got {}",

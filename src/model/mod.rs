@@ -2,11 +2,13 @@
 
 mod activation;
 mod cnn;
+mod ensemble;
 mod init;
 mod mlp;
 
 pub use activation::Activation;
 pub use cnn::{Cnn, CnnConfig};
+pub use ensemble::{EnsembleLoss, EnsembleTrain, MlpEnsemble};
 pub use init::Init;
 pub use mlp::{MAX_PARAMETERS, Mlp, MlpConfig};
 
