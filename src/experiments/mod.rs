@@ -89,7 +89,6 @@ pub fn all() -> Vec<Experiment> {
             "failure-cases",
             "an MNIST MLP's misclassified digits, confusion matrix, under/overfitting sweeps"
         ),
-        #[cfg(feature = "polars")]
         experiment!(
             overfitting_time,
             "overfitting-over-time",
@@ -110,6 +109,7 @@ pub fn all() -> Vec<Experiment> {
             "validation-optimism",
             "random search selected on a small validation set: the winner's validation accuracy vs its test accuracy"
         ),
+        #[cfg(feature = "polars")]
         experiment!(
             custom_loader,
             "custom-loader",
