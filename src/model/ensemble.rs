@@ -144,9 +144,7 @@ impl MlpEnsemble {
         tch::manual_seed(seed as i64);
         let vs = nn::VarStore::new(device);
         let root = vs.root();
-        let mut sizes = vec![config.inputs];
-        sizes.extend(&config.hidden);
-        sizes.push(config.outputs);
+        let sizes = config.layer_sizes();
         let (mut weights, mut biases) = (Vec::new(), Vec::new());
         for (k, w) in sizes.windows(2).enumerate() {
             let (fan_in, fan_out) = (w[0], w[1]);

@@ -72,20 +72,28 @@ impl MlpConfig {
         self
     }
 
-    /// `784-100-10 sigmoid`.
-    pub fn describe(&self) -> String {
+    /// The width of every layer, inputs first and outputs last (each pair of
+    /// neighbours is one linear layer's fan-in and fan-out).
+    ///
+    /// ```
+    /// assert_eq!(tchlab::model::MlpConfig::new(784, &[100], 10).layer_sizes(), vec![784, 100, 10]);
+    /// ```
+    pub fn layer_sizes(&self) -> Vec<i64> {
         let mut sizes = vec![self.inputs];
         sizes.extend(&self.hidden);
         sizes.push(self.outputs);
-        let sizes: Vec<String> = sizes.iter().map(|s| s.to_string()).collect();
+        sizes
+    }
+
+    /// `784-100-10 sigmoid`.
+    pub fn describe(&self) -> String {
+        let sizes: Vec<String> = self.layer_sizes().iter().map(|s| s.to_string()).collect();
         format!("{} {}", sizes.join("-"), self.activation.name())
     }
 
     /// Number of weights and biases.
     pub fn parameter_count(&self) -> i64 {
-        let mut sizes = vec![self.inputs];
-        sizes.extend(&self.hidden);
-        sizes.push(self.outputs);
+        let sizes = self.layer_sizes();
         let prelu = if matches!(self.activation, Activation::Prelu(_)) { self.hidden.len() as i64 } else { 0 };
         sizes.windows(2).map(|w| w[0] * w[1] + w[1]).sum::<i64>() + prelu
     }
@@ -154,9 +162,7 @@ impl Mlp {
         tch::manual_seed(seed as i64);
         let vs = nn::VarStore::new(device);
         let root = vs.root();
-        let mut sizes = vec![config.inputs];
-        sizes.extend(&config.hidden);
-        sizes.push(config.outputs);
+        let sizes = config.layer_sizes();
         let mut layers = Vec::new();
         let mut prelu = Vec::new();
         for (k, w) in sizes.windows(2).enumerate() {
