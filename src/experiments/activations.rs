@@ -53,8 +53,10 @@ pub fn run(c: &Config) -> Result<Report> {
     let mut report = Report::new("activations");
     report.settings = c.to_params().entries();
     report.figures.push(("gallery".into(), Figure::activation_gallery(&Activation::ALL, (-4.0, 4.0))));
-    // Largest derivative and mean output for standard-normal inputs.
-    let z = Tensor::randn([100_000], (Kind::Double, tch::Device::Cpu));
+    // Largest derivative and mean output for standard-normal inputs (drawn from the
+    // experiment's seed, so the notebook and `tchlab run` see the same sample).
+    let mut rng = crate::rng::Rng::new(c.seed);
+    let z = Tensor::from_slice(&(0..100_000).map(|_| rng.normal()).collect::<Vec<f64>>());
     let grid = Tensor::linspace(-6.0, 6.0, 2001, (Kind::Double, tch::Device::Cpu));
     let mut rows = Vec::new();
     for a in Activation::ALL {
