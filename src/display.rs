@@ -144,15 +144,7 @@ impl History {
     /// assert!(h.table().to_text().contains("0.8000"));
     /// ```
     pub fn table(&self) -> Table {
-        let rows = self
-            .epochs
-            .iter()
-            .map(|r| {
-                let numbers = [r.loss, r.accuracy, r.lr, r.seconds].map(|v| format!("{v:.4}"));
-                [vec![r.epoch.to_string(), r.split.clone()], numbers.to_vec()].concat()
-            })
-            .collect();
-        Table::from_rows(&History::COLUMNS, rows)
+        Table::from_rows(&History::COLUMNS, self.rows_with(|v| format!("{v:.4}")))
     }
 
     /// Shows the per-epoch records inline as an HTML table.

@@ -35,9 +35,14 @@ use crate::train::{Loss, evaluate};
 /// assert_eq!(p.iter().map(|t| t.numel()).sum::<usize>(), 4 * 3 + 3 + 3 * 2 + 2);
 /// ```
 pub fn parameters(model: &dyn Network) -> Vec<Tensor> {
+    variables_by_name(model).into_iter().map(|(_, t)| t.detach().copy()).collect()
+}
+
+/// A model's variables (not copies), sorted by name: the order of [`parameters`].
+fn variables_by_name(model: &dyn Network) -> Vec<(String, Tensor)> {
     let mut named: Vec<(String, Tensor)> = model.var_store().variables().into_iter().collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
-    named.into_iter().map(|(_, t)| t.detach().copy()).collect()
+    named
 }
 
 /// Sets a model's parameters (in the order of [`parameters`]); shapes must match.
@@ -50,8 +55,7 @@ pub fn parameters(model: &dyn Network) -> Vec<Tensor> {
 /// assert_eq!(tchlab::landscape::distance(&tchlab::landscape::parameters(&a), &tchlab::landscape::parameters(&b)), 0.0);
 /// ```
 pub fn set_parameters(model: &mut dyn Network, values: &[Tensor]) -> Result<()> {
-    let mut named: Vec<(String, Tensor)> = model.var_store().variables().into_iter().collect();
-    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let named = variables_by_name(model);
     ensure!(
         named.len() == values.len(),
         "the model has {} parameter tensors, {} were given",

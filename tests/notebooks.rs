@@ -10,12 +10,19 @@ fn root() -> PathBuf {
 }
 
 fn run_notebooks(notebooks: &[PathBuf], out: &Path) -> (bool, String) {
+    run_notebooks_with(notebooks, out, None)
+}
+
+/// The runner on `notebooks`, checking them against `targets` (default: notebooks/targets.json).
+fn run_notebooks_with(notebooks: &[PathBuf], out: &Path, targets: Option<&Path>) -> (bool, String) {
     let python = root().join(".venv/bin/python");
     assert!(python.exists(), "{} is missing: run `make setup` first", python.display());
+    let targets: Vec<&std::ffi::OsStr> = targets.map(|t| vec!["--targets".as_ref(), t.as_os_str()]).unwrap_or_default();
     let output = Command::new(python)
         .arg(root().join("tools/run_notebooks.py"))
         .arg("--out")
         .arg(out)
+        .args(targets)
         .args(notebooks)
         .current_dir(root())
         .output()
@@ -130,18 +137,10 @@ fn cli_reproduces_notebook(experiment: &str, notebook: &str) {
 #[ignore = "starts a Jupyter kernel; `make test` runs it after `make setup`"]
 fn relational_targets_pass_and_fail_as_written() {
     let dir = root().join("tests/notebooks");
-    let python = root().join(".venv/bin/python");
-    let output = Command::new(python)
-        .arg(root().join("tools/run_notebooks.py"))
-        .args(["--out", "target/notebooks-selftest-relations", "--targets"])
-        .arg(dir.join("targets.json"))
-        .arg(dir.join("relations.ipynb"))
-        .current_dir(root())
-        .output()
-        .expect("starting the notebook runner");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let out = root().join("target/notebooks-selftest-relations");
+    let (ok, text) = run_notebooks_with(&[dir.join("relations.ipynb")], &out, Some(&dir.join("targets.json")));
     println!("{text}");
-    assert!(!output.status.success(), "{text}");
+    assert!(!ok, "{text}");
     let problems: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with("- ")).collect();
     assert_eq!(problems.len(), 4, "expected exactly the four failing targets:\n{text}");
     for expected in [

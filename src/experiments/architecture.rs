@@ -134,6 +134,7 @@ pub fn run(c: &Config) -> Result<Report> {
     let train = DataLoader::new(data.train, 64)?.shuffle(1);
     let mut curves = Vec::new();
     let mut finals = Vec::new();
+    let mut trained = Vec::new();
     for seed in 1..=c.seeds {
         let mut m = Mlp::new(&MlpConfig::new(784, &[c.hidden], 10).activation(Activation::Sigmoid), seed)?;
         let h = Trainer::new(TrainConfig::sgd(0.1, c.epochs).seed(seed).quiet()).fit(&mut m, &train, None)?;
@@ -142,13 +143,14 @@ pub fn run(c: &Config) -> Result<Report> {
         finals.push(last);
         report.metric(&format!("seed{seed}_final_loss"), last);
         curves.push(Series::line(&format!("seed {seed}"), h.curve("train", "loss")));
+        trained.push(m);
     }
     let (lo, hi) = finals.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     report.metric("final_loss_spread", hi - lo);
     report
         .figures
         .push(("seeds".into(), Figure::lines("Same model, different seeds", "epoch", "training loss", curves)));
-    straight_lines(c, &train, &mut report)?;
+    straight_lines(c, &train, trained, &mut report)?;
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -161,7 +163,8 @@ const LINE_POINTS: usize = 21;
 /// straight line between two MLP solutions (seeds 1 and 2), and between seed 1's
 /// solution and the same network with its hidden units reordered (the same function,
 /// another point), rises above the chord; for softmax regression (convex) it cannot.
-fn straight_lines(c: &Config, train: &DataLoader, report: &mut Report) -> Result<()> {
+/// `seed_models` are the MLPs trained above from seeds 1, 2, …; the first two are reused.
+fn straight_lines(c: &Config, train: &DataLoader, seed_models: Vec<Mlp>, report: &mut Report) -> Result<()> {
     let eval = DataLoader::new(train.dataset().clone(), 1000)?;
     let fit = |config: &MlpConfig, seed: u64| -> Result<Mlp> {
         let mut m = Mlp::new(config, seed)?;
@@ -171,7 +174,15 @@ fn straight_lines(c: &Config, train: &DataLoader, report: &mut Report) -> Result
     let softmax = MlpConfig::new(784, &[], 10);
     let mlp = MlpConfig::new(784, &[c.hidden], 10).activation(Activation::Sigmoid);
     let (soft_a, soft_b) = (fit(&softmax, 1)?, fit(&softmax, 2)?);
-    let (mlp_a, mlp_b) = (fit(&mlp, 1)?, fit(&mlp, 2)?);
+    let mut seed_models = seed_models.into_iter();
+    let mlp_a = match seed_models.next() {
+        Some(m) => m,
+        None => fit(&mlp, 1)?,
+    };
+    let mlp_b = match seed_models.next() {
+        Some(m) => m,
+        None => fit(&mlp, 2)?,
+    };
     // Seed 1's MLP with its hidden units in reverse order: the same function.
     let mut mlp_a_permuted = Mlp::new(&mlp, 0)?;
     crate::landscape::set_parameters(&mut mlp_a_permuted, &parameters(&mlp_a))?;

@@ -57,7 +57,7 @@ impl Report {
 
     /// A figure by name.
     pub fn figure(&self, name: &str) -> Option<&Figure> {
-        self.figures.iter().find(|(n, _)| n == name).map(|(_, f)| f)
+        named(&self.figures, name)
     }
 
     /// A figure by name, as a notebook cell's value (`report.show("loss_curves")?`
@@ -70,10 +70,7 @@ impl Report {
     /// assert!(format!("{}", r.show("nope").unwrap_err()).contains("`curve`"));
     /// ```
     pub fn show(&self, name: &str) -> Result<Figure> {
-        let names: Vec<String> = self.figures.iter().map(|(n, _)| format!("`{n}`")).collect();
-        self.figure(name).cloned().ok_or_else(|| {
-            anyhow::anyhow!("the {} report has no figure `{name}`; its figures are {}", self.name, names.join(", "))
-        })
+        self.required(&self.figures, "figure", name)
     }
 
     /// A table by name, as a notebook cell's value (`report.show_table("summary")?`).
@@ -85,20 +82,25 @@ impl Report {
     /// assert!(r.show_table("nope").is_err());
     /// ```
     pub fn show_table(&self, name: &str) -> Result<Table> {
-        let names: Vec<String> = self.tables.iter().map(|(n, _)| format!("`{n}`")).collect();
-        self.table(name).cloned().ok_or_else(|| {
-            anyhow::anyhow!("the {} report has no table `{name}`; its tables are {}", self.name, names.join(", "))
+        self.required(&self.tables, "table", name)
+    }
+
+    /// A copy of the item `name` of `items`; the error names the items there are.
+    fn required<T: Clone>(&self, items: &[(String, T)], kind: &str, name: &str) -> Result<T> {
+        named(items, name).cloned().ok_or_else(|| {
+            let names: Vec<String> = items.iter().map(|(n, _)| format!("`{n}`")).collect();
+            anyhow::anyhow!("the {} report has no {kind} `{name}`; its {kind}s are {}", self.name, names.join(", "))
         })
     }
 
     /// A history by run name.
     pub fn history(&self, name: &str) -> Option<&History> {
-        self.histories.iter().find(|(n, _)| n == name).map(|(_, h)| h)
+        named(&self.histories, name)
     }
 
     /// A table by name.
     pub fn table(&self, name: &str) -> Option<&Table> {
-        self.tables.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+        named(&self.tables, name)
     }
 
     /// `RESULT name=value` lines, which the notebook runner checks against the
@@ -150,4 +152,9 @@ impl Report {
             Figure::grid(figs, 2).evcxr_display();
         }
     }
+}
+
+/// The item called `name` in a list of named items.
+fn named<'a, T>(items: &'a [(String, T)], name: &str) -> Option<&'a T> {
+    items.iter().find(|(n, _)| n == name).map(|(_, item)| item)
 }

@@ -148,10 +148,15 @@ impl History {
     /// assert_eq!(h.rows(), vec![vec!["1", "train", "0.5", "0.8", "0.1", "1"]]);
     /// ```
     pub fn rows(&self) -> Vec<Vec<String>> {
+        self.rows_with(|v| v.to_string())
+    }
+
+    /// The rows of [`History::rows`] with each number written by `number`.
+    pub(crate) fn rows_with(&self, number: impl Fn(f64) -> String) -> Vec<Vec<String>> {
         self.epochs
             .iter()
             .map(|r| {
-                let numbers = [r.loss, r.accuracy, r.lr, r.seconds].map(|v| v.to_string());
+                let numbers = [r.loss, r.accuracy, r.lr, r.seconds].map(&number);
                 [vec![r.epoch.to_string(), r.split.clone()], numbers.to_vec()].concat()
             })
             .collect()
