@@ -143,15 +143,34 @@ pub fn find(name: &str) -> Result<Experiment> {
     }
 }
 
-/// MNIST splits as datasets: the first `train` images (0 = all 60,000, minus the
-/// validation images), the last `valid` training images, and the test set.
-pub(crate) struct MnistSplits {
+/// MNIST as the datasets an experiment trains on: the first `train` training images
+/// (0 = all 60,000 minus the validation images), the last `valid` training images for
+/// validation, and the 10,000 test images.
+///
+/// ```no_run
+/// use tchlab::data::{MnistKind, Scaling};
+/// let splits = tchlab::experiments::mnist_splits(MnistKind::Digits, Scaling::Unit, 0, 5_000)?;
+/// assert!(splits.valid.is_some());
+/// # anyhow::Ok(())
+/// ```
+pub struct MnistSplits {
+    /// The training images.
     pub train: crate::data::TensorDataset,
+    /// The validation images (the end of the training file), if any were asked for.
     pub valid: Option<crate::data::TensorDataset>,
+    /// The test images.
     pub test: crate::data::TensorDataset,
 }
 
-pub(crate) fn mnist_splits(
+/// Loads MNIST (or Fashion-MNIST) and splits it as [`MnistSplits`] describes.
+///
+/// ```no_run
+/// use tchlab::data::{MnistKind, Scaling};
+/// let splits = tchlab::experiments::mnist_splits(MnistKind::Digits, Scaling::Unit, 1_000, 0)?;
+/// assert!(splits.valid.is_none());
+/// # anyhow::Ok(())
+/// ```
+pub fn mnist_splits(
     kind: crate::data::MnistKind,
     scaling: crate::data::Scaling,
     train: usize,
@@ -168,7 +187,48 @@ pub(crate) fn mnist_splits(
     })
 }
 
-/// Builds an MLP, trains it, and returns it with its history and test accuracy (%).
+/// One trained model of an experiment, kept whole so that a notebook can look at each
+/// piece (and rerun one model alone after changing a setting).
+pub struct Trained {
+    /// The trained network.
+    pub model: crate::model::Mlp,
+    /// Its loss and accuracy per epoch (and per minibatch).
+    pub history: crate::train::History,
+    /// Its accuracy on the test loader, in percent.
+    pub test_accuracy: f64,
+}
+
+/// Builds an MLP from `config` with `seed`, trains it on `train` (validating on `valid`
+/// after each epoch when given), and measures its accuracy on `test`.
+///
+/// ```no_run
+/// use tchlab::data::{DataLoader, MnistKind, Scaling};
+/// use tchlab::model::MlpConfig;
+/// use tchlab::train::TrainConfig;
+/// let splits = tchlab::experiments::mnist_splits(MnistKind::Digits, Scaling::Unit, 1_000, 0)?;
+/// let train = DataLoader::new(splits.train, 100)?.shuffle(1);
+/// let test = DataLoader::new(splits.test, 1_000)?;
+/// let model = MlpConfig::new(784, &[100], 10);
+/// let t = tchlab::experiments::fit_and_test(&model, 1, &train, None, &test, TrainConfig::sgd(0.1, 2))?;
+/// assert_eq!(t.history.epochs_done(), 2);
+/// # anyhow::Ok(())
+/// ```
+pub fn fit_and_test(
+    config: &crate::model::MlpConfig,
+    seed: u64,
+    train: &crate::data::DataLoader,
+    valid: Option<&crate::data::DataLoader>,
+    test: &crate::data::DataLoader,
+    tc: crate::train::TrainConfig,
+) -> Result<Trained> {
+    let mut model = crate::model::Mlp::on_device(config, seed, train.target_device())?;
+    let loss = tc.loss;
+    let history = crate::train::Trainer::new(tc).fit(&mut model, train, valid)?;
+    let test_accuracy = 100.0 * crate::train::evaluate(&model, test, loss)?.accuracy;
+    Ok(Trained { model, history, test_accuracy })
+}
+
+/// [`fit_and_test`] as a tuple (model, history, test accuracy in %).
 pub(crate) fn train_mlp(
     config: &crate::model::MlpConfig,
     seed: u64,
@@ -177,9 +237,6 @@ pub(crate) fn train_mlp(
     test: &crate::data::DataLoader,
     tc: crate::train::TrainConfig,
 ) -> Result<(crate::model::Mlp, crate::train::History, f64)> {
-    let mut model = crate::model::Mlp::on_device(config, seed, train.target_device())?;
-    let loss = tc.loss;
-    let history = crate::train::Trainer::new(tc).fit(&mut model, train, valid)?;
-    let test_acc = 100.0 * crate::train::evaluate(&model, test, loss)?.accuracy;
-    Ok((model, history, test_acc))
+    let t = fit_and_test(config, seed, train, valid, test, tc)?;
+    Ok((t.model, t.history, t.test_accuracy))
 }
