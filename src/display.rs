@@ -17,6 +17,46 @@ fn emit(mime: &str, content: &str) {
     evcxr_runtime::mime_type(mime).text(content);
 }
 
+/// The MIME type in which a notebook cell hands its results to the notebook runner:
+/// a JSON object `{"name": "value", …}`, each value written at full precision (Rust's
+/// shortest round-trip form). Front-ends do not render it; `tools/run_notebooks.py`
+/// reads it and checks the values against `notebooks/targets.json`.
+pub const RESULTS_MIME: &str = "application/vnd.tchlab.results+json";
+
+/// Whether this code runs inside an evcxr (Jupyter) cell.
+fn in_notebook() -> bool {
+    std::env::var_os("EVCXR_IS_RUNTIME").is_some()
+}
+
+/// The JSON object of [`RESULTS_MIME`] for `items`.
+///
+/// ```
+/// let json = tchlab::display::results_json(&[("test_accuracy".into(), 97.5)]);
+/// assert_eq!(json, r#"{"test_accuracy":"97.5"}"#);
+/// ```
+pub fn results_json(items: &[(String, f64)]) -> String {
+    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let fields: Vec<String> = items.iter().map(|(n, v)| format!("{}:{}", quote(n), quote(&v.to_string()))).collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+/// Hands named results to whoever checks them: in a notebook, invisibly to the reader,
+/// as [`RESULTS_MIME`] output for the notebook runner (one per cell: a second call in
+/// the same cell replaces the first); elsewhere as `RESULT name=value` lines on stdout.
+///
+/// ```
+/// tchlab::display::results(&[("tensor_sum".into(), 12.0)]); // prints RESULT tensor_sum=12
+/// ```
+pub fn results(items: &[(String, f64)]) {
+    if in_notebook() {
+        emit(RESULTS_MIME, &results_json(items));
+    } else {
+        for (n, v) in items {
+            println!("RESULT {n}={v}");
+        }
+    }
+}
+
 impl Figure {
     /// Shows the figure inline (PNG); evcxr calls this for a cell's value.
     pub fn evcxr_display(&self) {

@@ -135,14 +135,17 @@ fn cli_reproduces_notebook(experiment: &str, notebook: &str) {
 
 #[test]
 #[ignore = "starts a Jupyter kernel; `make test` runs it after `make setup`"]
-fn relational_targets_pass_and_fail_as_written() {
+fn relational_targets_and_one_output_per_cell_are_checked() {
     let dir = root().join("tests/notebooks");
     let out = root().join("target/notebooks-selftest-relations");
-    let (ok, text) = run_notebooks_with(&[dir.join("relations.ipynb")], &out, Some(&dir.join("targets.json")));
+    let notebooks = [dir.join("relations.ipynb"), dir.join("two-outputs.ipynb")];
+    let (ok, text) = run_notebooks_with(&notebooks, &out, Some(&dir.join("targets.json")));
     println!("{text}");
     assert!(!ok, "{text}");
     let problems: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with("- ")).collect();
-    assert_eq!(problems.len(), 4, "expected exactly the four failing targets:\n{text}");
+    assert_eq!(problems.len(), 5, "expected exactly the four failing targets and the two-output cell:\n{text}");
+    assert!(text.contains("FAILED two-outputs.ipynb"), "{text}");
+    assert!(text.contains("one output holds text/html and image/svg+xml"), "{text}");
     for expected in [
         "RESULT mse - ce=-6.",
         "RESULT last / first=2500",

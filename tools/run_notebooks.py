@@ -37,6 +37,11 @@ from nbconvert import HTMLExporter
 PANIC = re.compile(r"panicked at|thread '.*' panicked")
 ERROR = re.compile(r"^(Error:|error(\[E\d+\])?:)", re.MULTILINE)
 RESULT = re.compile(r"^RESULT (\S+)=(\S+)\s*$", re.MULTILINE)
+# tchlab::display::results: a cell's results, invisible to the reader (a JSON object of
+# name -> value as text at full precision); RESULT lines on stdout are read as well.
+RESULTS_MIME = "application/vnd.tchlab.results+json"
+# The kinds of output a reader sees; a front-end shows one of them per output.
+SHOWN_MIMES = ("text/html", "image/png", "image/svg+xml", "image/jpeg")
 FIGURE_MIMES = ("image/png", "image/svg+xml")
 
 
@@ -188,6 +193,21 @@ def check(nb, targets):
                         results[name] = float(value)
                     except ValueError:
                         problems.append(f"cell {index}: RESULT {name}={value} is not a number")
+            data = out.get("data", {})
+            bundle = data.get(RESULTS_MIME, {})
+            if isinstance(bundle, str):
+                bundle = json.loads(bundle)
+            for name, value in bundle.items():
+                try:
+                    results[name] = float(value)
+                except (TypeError, ValueError):
+                    problems.append(f"cell {index}: result {name}={value!r} is not a number")
+            shown = [m for m in SHOWN_MIMES if m in data]
+            if len(shown) > 1:
+                problems.append(
+                    f"cell {index}: one output holds {' and '.join(shown)}, and a reader sees only one of them: "
+                    "show one figure or table per cell (or compose figures with Figure::row/grid)"
+                )
     if figures == 0:
         problems.append("the notebook produced no figure")
     for name, spec in targets.items():

@@ -109,13 +109,16 @@ impl Report {
         self.metrics.iter().map(|(n, v)| format!("RESULT {n}={v}")).collect::<Vec<_>>().join("\n")
     }
 
-    /// Prints the results as a table and as `RESULT` lines.
+    /// Prints the results as a compact table (4 significant digits, two per line), and
+    /// hands them at full precision to the notebook runner (see
+    /// [`crate::display::results`]: invisible in a notebook, `RESULT` lines elsewhere).
     pub fn print(&self) {
         println!("{} finished in {:.1}s", self.name, self.seconds);
-        for (n, v) in &self.metrics {
-            println!("  {n:<32} {v:.4}");
+        for pair in self.metrics.chunks(2) {
+            let cells: Vec<String> = pair.iter().map(|(n, v)| format!("{n:<34} {:>10}", significant(*v))).collect();
+            println!("  {}", cells.join("   "));
         }
-        println!("{}", self.result_lines());
+        crate::display::results(&self.metrics);
     }
 
     /// All histories in one CSV table (a `run` column first).
@@ -152,6 +155,15 @@ impl Report {
             Figure::grid(figs, 2).evcxr_display();
         }
     }
+}
+
+/// `v` with 4 significant digits (no exponent between 0.001 and 10⁶).
+fn significant(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return v.to_string();
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    if (-3..6).contains(&magnitude) { format!("{v:.*}", (3 - magnitude).max(0) as usize) } else { format!("{v:.3e}") }
 }
 
 /// The item called `name` in a list of named items.
