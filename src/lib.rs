@@ -24,6 +24,7 @@
 
 pub mod data;
 pub mod display;
+pub mod doctor;
 pub mod env;
 pub mod experiments;
 pub mod landscape;
@@ -34,7 +35,7 @@ pub mod plot;
 pub(crate) mod rng;
 pub mod train;
 
-pub use env::doctor;
+pub use doctor::doctor;
 /// The tch crate tchlab is built on, for models and code of your own (`tch::nn` in a
 /// notebook, whose only dependency is tchlab).
 ///
@@ -60,7 +61,8 @@ pub mod prelude {
         DataLoader, Dataset, ImageFolder, Mnist, MnistKind, Scaling, Subset, TensorDataset, Transform, Transforms, Xor,
     };
     pub use crate::display::{Table, show};
-    pub use crate::env::{Settings, doctor};
+    pub use crate::doctor::doctor;
+    pub use crate::env::Settings;
     pub use crate::experiments::Report;
     pub use crate::metrics::{Interpretation, Predictions};
     pub use crate::model::{Activation, Cnn, CnnConfig, Init, Mlp, MlpConfig, Network};

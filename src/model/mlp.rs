@@ -3,6 +3,7 @@
 use anyhow::{Result, ensure};
 use tch::{Device, Tensor, nn};
 
+use super::activation::Saved;
 use super::{Activation, Init, Network};
 
 /// The shape and initialisation of an [`Mlp`].
@@ -205,33 +206,73 @@ impl Mlp {
     /// Net inputs `z` of each hidden layer (before the activation).
     pub fn hidden_net_inputs(&self, xs: &Tensor) -> Vec<Tensor> {
         let mut out = Vec::new();
-        let mut h = xs.flatten(1, -1);
-        for (k, layer) in self.layers[..self.layers.len() - 1].iter().enumerate() {
-            let z = h.apply(layer);
-            h = self.config.activation.apply(&z, self.prelu.get(k));
-            out.push(z);
-        }
+        let _logits = self.forward_visiting(xs, false, |_, _, z, out_of_layer| {
+            if out_of_layer.is_some() {
+                out.push(z.shallow_clone());
+            }
+        });
         out
+    }
+
+    /// The forward pass that keeps what the closed-form backward pass needs (each
+    /// layer's input, and per hidden layer what [`Activation::backward_needs`] names),
+    /// or `None` when the activation has no closed-form backward pass.
+    pub(crate) fn forward_traced(&self, xs: &Tensor) -> Option<Trace> {
+        let needs = self.config.activation.backward_needs()?;
+        let (mut layer_inputs, mut saved) = (Vec::with_capacity(self.layers.len()), Vec::new());
+        let logits = self.forward_visiting(xs, false, |_, input, z, out| {
+            layer_inputs.push(input.shallow_clone());
+            if let Some(out) = out {
+                saved.push(match needs {
+                    Saved::Output => out.shallow_clone(),
+                    Saved::NetInput => z.shallow_clone(),
+                });
+            }
+        });
+        Some(Trace { layer_inputs, saved, logits })
     }
 
     fn run(&self, xs: &Tensor, train: bool, keep: bool) -> (Tensor, Vec<Tensor>) {
         let mut hidden = Vec::new();
-        let mut h = if xs.dim() > 2 { xs.flatten(1, -1) } else { xs.shallow_clone() };
-        let last = self.layers.len() - 1;
-        for (k, layer) in self.layers.iter().enumerate() {
-            h = h.apply(layer);
-            if k < last {
-                h = self.config.activation.apply(&h, self.prelu.get(k));
-                if self.config.dropout > 0.0 {
-                    h = h.dropout(self.config.dropout, train);
-                }
-                if keep {
-                    hidden.push(h.shallow_clone());
-                }
+        let logits = self.forward_visiting(xs, train, |_, _, _, out| {
+            if let (true, Some(out)) = (keep, out) {
+                hidden.push(out.shallow_clone());
             }
-        }
-        (h, hidden)
+        });
+        (logits, hidden)
     }
+
+    /// The forward pass, the one place it is written: for each layer `k`, `visit(k,
+    /// input, z, output)` sees the layer's input, its net input `z`, and (hidden layers
+    /// only) the activation's output before dropout.
+    fn forward_visiting(
+        &self,
+        xs: &Tensor,
+        train: bool,
+        mut visit: impl FnMut(usize, &Tensor, &Tensor, Option<&Tensor>),
+    ) -> Tensor {
+        let mut h = if xs.dim() > 2 { xs.flatten(1, -1) } else { xs.shallow_clone() };
+        let Some((output, hidden)) = self.layers.split_last() else { return h };
+        for (k, layer) in hidden.iter().enumerate() {
+            let z = h.apply(layer);
+            let out = self.config.activation.apply(&z, self.prelu.get(k));
+            visit(k, &h, &z, Some(&out));
+            h = if self.config.dropout > 0.0 { out.dropout(self.config.dropout, train) } else { out };
+        }
+        let z = h.apply(output);
+        visit(hidden.len(), &h, &z, None);
+        z
+    }
+}
+
+/// A forward pass kept for the closed-form backward pass ([`Mlp::forward_traced`]).
+pub(crate) struct Trace {
+    /// Each layer's input (the flattened batch first).
+    pub layer_inputs: Vec<Tensor>,
+    /// Per hidden layer, what the activation's backward pass needs.
+    pub saved: Vec<Tensor>,
+    /// The logits.
+    pub logits: Tensor,
 }
 
 impl Network for Mlp {

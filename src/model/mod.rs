@@ -10,6 +10,7 @@ pub use activation::Activation;
 pub use cnn::{Cnn, CnnConfig};
 pub use ensemble::{EnsembleLoss, EnsembleTrain, MlpEnsemble};
 pub use init::Init;
+pub(crate) use mlp::Trace;
 pub use mlp::{MAX_PARAMETERS, Mlp, MlpConfig};
 
 use tch::{Tensor, nn};

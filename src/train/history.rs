@@ -49,6 +49,9 @@ pub struct History {
     pub batches_per_epoch: usize,
     /// Series recorded by hooks: name -> one vector per epoch (e.g. one value per layer).
     pub series: BTreeMap<String, Vec<Vec<f64>>>,
+    /// How the run computed its updates ([`StepMethod`](super::StepMethod) as text:
+    /// `fused`, or `autograd (why not fused)`); empty before training.
+    pub step: String,
 }
 
 impl std::fmt::Debug for History {

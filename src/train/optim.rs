@@ -26,6 +26,18 @@ impl OptimizerKind {
         }
     }
 
+    /// The weight decay (L2: `wd · w` added to each gradient).
+    ///
+    /// ```
+    /// use tchlab::train::OptimizerKind;
+    /// assert_eq!(OptimizerKind::Adam { lr: 0.001, weight_decay: 0.01 }.weight_decay(), 0.01);
+    /// ```
+    pub fn weight_decay(&self) -> f64 {
+        match *self {
+            OptimizerKind::Sgd { weight_decay, .. } | OptimizerKind::Adam { weight_decay, .. } => weight_decay,
+        }
+    }
+
     /// The same optimiser with another learning rate.
     pub fn with_lr(self, lr: f64) -> Self {
         match self {

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use super::fused::FusedStep;
 use super::{History, Loss, LrSchedule, OptimizerKind, fused_step_blocker};
@@ -206,6 +206,37 @@ pub fn check_shapes(model: &dyn Network, loader: &DataLoader) -> Result<()> {
     Ok(())
 }
 
+/// How [`Trainer::fit`] computes each minibatch's update, chosen once per run.
+///
+/// ```
+/// use tchlab::prelude::*;
+/// use tchlab::train::StepMethod;
+/// let mlp = Mlp::new(&MlpConfig::new(2, &[8], 2), 1).unwrap();
+/// assert_eq!(Trainer::new(TrainConfig::sgd(0.1, 1)).step_method(&mlp), StepMethod::Fused);
+/// let adam = Trainer::new(TrainConfig::adam(0.001, 1)).step_method(&mlp);
+/// assert_eq!(adam.to_string(), "autograd (the optimiser is Adam)");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepMethod {
+    /// The fused SGD step of plain MLPs: no autograd graph, the update folded into the
+    /// backward pass's matrix products (see [`fused_step_blocker`]).
+    Fused,
+    /// Autograd and the tch optimiser, with the reason the fused step was not used.
+    Autograd {
+        /// Why not the fused step (from [`fused_step_blocker`]).
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for StepMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepMethod::Fused => f.write_str("fused"),
+            StepMethod::Autograd { reason } => write!(f, "autograd ({reason})"),
+        }
+    }
+}
+
 /// Trains models: `fit` with validation each epoch, hooks, and history. A plain
 /// [`Mlp`](crate::model::Mlp) under SGD trains with the fused step (see
 /// [`fused_step_blocker`]); every other model, loss or optimiser runs autograd.
@@ -223,6 +254,14 @@ pub fn check_shapes(model: &dyn Network, loader: &DataLoader) -> Result<()> {
 pub struct Trainer {
     config: TrainConfig,
     hooks: Vec<Box<dyn Hook>>,
+}
+
+/// Sums over one epoch's minibatches.
+#[derive(Default)]
+struct EpochTotals {
+    loss: f64,
+    correct: i64,
+    seen: usize,
 }
 
 impl Trainer {
@@ -243,6 +282,14 @@ impl Trainer {
         &self.config
     }
 
+    /// How `fit` would compute `model`'s updates (and why not fused, when not).
+    pub fn step_method(&self, model: &dyn Network) -> StepMethod {
+        match fused_step_blocker(model, &self.config, &self.hooks) {
+            None => StepMethod::Fused,
+            Some(reason) => StepMethod::Autograd { reason },
+        }
+    }
+
     /// Whether `fit` trains `model` with the fused SGD step (see [`fused_step_blocker`]).
     ///
     /// ```
@@ -252,7 +299,7 @@ impl Trainer {
     /// assert!(!Trainer::new(TrainConfig::sgd(0.1, 1).fused_step(false)).uses_fused_step(&mlp));
     /// ```
     pub fn uses_fused_step(&self, model: &dyn Network) -> bool {
-        fused_step_blocker(model, &self.config, &self.hooks).is_none()
+        self.step_method(model) == StepMethod::Fused
     }
 
     /// Trains for `config.epochs` epochs; validates on `valid` after each epoch.
@@ -263,6 +310,10 @@ impl Trainer {
     /// Continues a run whose `history` is given (e.g. from a checkpoint) up to
     /// `config.epochs` epochs in all. With the same seeds the result equals an
     /// uninterrupted run for optimisers without state (plain SGD).
+    ///
+    /// Each epoch: set the learning rate and the dropout seed, one step per minibatch
+    /// ([`StepMethod`], chosen once for the run and kept in [`History::step`]), then the
+    /// evaluation, the hooks and the progress line.
     pub fn fit_from(
         &mut self,
         model: &mut dyn Network,
@@ -270,22 +321,12 @@ impl Trainer {
         valid: Option<&DataLoader>,
         mut history: History,
     ) -> Result<History> {
-        check_shapes(model, train)?;
-        if let Some(v) = valid {
-            check_shapes(model, v)?;
-        }
-        ensure!(!train.is_empty(), "the training loader yields no batch: lower the batch size or turn off drop_last");
+        self.check_run(model, train, valid)?;
         let c = self.config.clone();
-        ensure!(c.epochs >= 1, "epochs = 0: training needs at least one epoch (set epochs to 1 or more)");
-        let lr = c.optimizer.lr();
-        ensure!(lr.is_finite() && lr >= 0.0, "learning rate {lr} is not a finite number >= 0: set lr to e.g. 0.1");
-        let mut opt = c.optimizer.build(model.var_store())?;
-        let fused = self.uses_fused_step(model);
-        let weight_decay = match c.optimizer {
-            OptimizerKind::Sgd { weight_decay, .. } | OptimizerKind::Adam { weight_decay, .. } => weight_decay,
-        };
-        // The evaluation pass over the training set (only when asked for) uses larger batches.
-        let train_eval_loader = match c.eval_train {
+        let mut optimizer = c.optimizer.build(model.var_store())?;
+        let method = self.step_method(model);
+        history.step = method.to_string();
+        let train_eval = match c.eval_train {
             true => {
                 Some(DataLoader::from_arc(train.dataset().clone(), c.eval_batch.max(1))?.device(train.target_device()))
             }
@@ -294,84 +335,30 @@ impl Trainer {
         let start = history.epochs_done();
         let offset = history.epochs.last().map(|r| r.seconds).unwrap_or(0.0);
         history.batches_per_epoch = train.len();
+        let progress = Progress::new(&c, (c.epochs.saturating_sub(start)) * train.len());
         let clock = Instant::now();
-        let bar = (c.verbose && std::io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new(((c.epochs.saturating_sub(start)) * train.len()) as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} batches {elapsed_precise} eta {eta} {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        });
         for epoch in start + 1..=c.epochs {
             let lr = c.schedule.lr(c.optimizer.lr(), epoch - 1, c.epochs);
-            opt.set_lr(lr);
+            optimizer.set_lr(lr);
             tch::manual_seed(crate::rng::mix(c.seed ^ epoch as u64) as i64 & i64::MAX);
-            let (mut sum_loss, mut correct, mut seen) = (0.0, 0i64, 0usize);
-            for (b, batch) in train.epoch(epoch as u64 - 1).enumerate() {
-                let batch = batch.with_context(|| format!("loading batch {b} of epoch {epoch}"))?;
-                let finite = |value: f64| match value.is_finite() {
-                    true => Ok(value),
-                    false => Err(anyhow::anyhow!(
-                        "training diverged: the loss is {value} at epoch {epoch}, batch {b} (learning rate {lr}); \
-                         lower the learning rate (e.g. --set lr={}) or check the inputs for NaN/inf",
-                        lr / 10.0
-                    )),
-                };
-                let (logits, value) = match model.as_mlp().filter(|_| fused && batch.inputs.kind() == Kind::Float) {
-                    Some(mlp) => {
-                        let step = FusedStep::forward(mlp, &batch.inputs);
-                        let (value, delta) = step
-                            .loss(c.loss, &batch.labels, lr)
-                            .with_context(|| format!("epoch {epoch}, batch {b}"))?;
-                        let value = finite(value)?;
-                        let logits = step.logits().shallow_clone();
-                        step.update(delta, lr, weight_decay)?;
-                        (logits, value)
-                    }
-                    None => {
-                        let logits = model.forward_t(&batch.inputs, true);
-                        let loss = c
-                            .loss
-                            .compute(&logits, &batch.labels)
-                            .with_context(|| format!("epoch {epoch}, batch {b}"))?;
-                        let value = finite(loss.double_value(&[]))?;
-                        opt.zero_grad();
-                        loss.backward();
-                        for h in &mut self.hooks {
-                            h.after_backward(model, epoch, b)?;
-                        }
-                        opt.step();
-                        (logits, value)
-                    }
-                };
-                history.minibatch_loss.push(value);
-                let n = batch.indices.len();
-                sum_loss += value * n as f64;
-                seen += n;
-                if !c.eval_train && c.minibatch_accuracy {
-                    let _g = tch::no_grad_guard();
-                    correct += logits.argmax(-1, false).eq_tensor(&batch.labels).sum(tch::Kind::Int64).int64_value(&[]);
-                }
-                if let Some(bar) = &bar {
-                    bar.inc(1);
-                }
-            }
-            let train_eval = if let Some(loader) = &train_eval_loader {
-                evaluate(model, loader, c.loss)?
-            } else {
-                let accuracy = if c.minibatch_accuracy { correct as f64 / seen as f64 } else { f64::NAN };
-                Evaluation { loss: sum_loss / seen as f64, accuracy, count: seen }
+            let totals = self.train_epoch(model, &method, &mut optimizer, train, epoch, lr, &mut history, &progress)?;
+            let train_result = match &train_eval {
+                Some(loader) => evaluate(model, loader, c.loss)?,
+                None => totals.evaluation(c.minibatch_accuracy),
             };
-            let seconds = clock.elapsed().as_secs_f64() + offset;
-            history.push(epoch, "train", train_eval.loss, train_eval.accuracy, lr, seconds);
+            history.push(
+                epoch,
+                "train",
+                train_result.loss,
+                train_result.accuracy,
+                lr,
+                clock.elapsed().as_secs_f64() + offset,
+            );
             let mut line = format!(
                 "epoch {epoch:>3}/{} | train loss {:.4} acc {:.2}%",
                 c.epochs,
-                train_eval.loss,
-                100.0 * train_eval.accuracy
+                train_result.loss,
+                100.0 * train_result.accuracy
             );
             if let Some(v) = valid {
                 let e = evaluate(model, v, c.loss)?;
@@ -382,17 +369,140 @@ impl Trainer {
                 h.end_of_epoch(model, epoch, &mut history)?;
             }
             line.push_str(&format!(" | {:.1}s", clock.elapsed().as_secs_f64() + offset));
-            if c.verbose {
-                match &bar {
-                    Some(bar) => bar.println(line),
-                    None => println!("{line}"),
-                }
-            }
+            progress.line(line);
         }
-        if let Some(bar) = bar {
+        progress.finish();
+        Ok(history)
+    }
+
+    /// The checks before a run: the data fit the model, there is a batch, at least one
+    /// epoch, a usable learning rate.
+    fn check_run(&self, model: &dyn Network, train: &DataLoader, valid: Option<&DataLoader>) -> Result<()> {
+        check_shapes(model, train)?;
+        if let Some(v) = valid {
+            check_shapes(model, v)?;
+        }
+        ensure!(!train.is_empty(), "the training loader yields no batch: lower the batch size or turn off drop_last");
+        let c = &self.config;
+        ensure!(c.epochs >= 1, "epochs = 0: training needs at least one epoch (set epochs to 1 or more)");
+        let lr = c.optimizer.lr();
+        ensure!(lr.is_finite() && lr >= 0.0, "learning rate {lr} is not a finite number >= 0: set lr to e.g. 0.1");
+        Ok(())
+    }
+
+    /// One epoch of minibatch steps; returns the sums for the epoch's train metrics.
+    #[allow(clippy::too_many_arguments)]
+    fn train_epoch(
+        &mut self,
+        model: &mut dyn Network,
+        method: &StepMethod,
+        optimizer: &mut tch::nn::Optimizer,
+        train: &DataLoader,
+        epoch: usize,
+        lr: f64,
+        history: &mut History,
+        progress: &Progress,
+    ) -> Result<EpochTotals> {
+        let c = &self.config;
+        let mut totals = EpochTotals::default();
+        for (b, batch) in train.epoch(epoch as u64 - 1).enumerate() {
+            let batch = batch.with_context(|| format!("loading batch {b} of epoch {epoch}"))?;
+            let at = || format!("epoch {epoch}, batch {b}");
+            let (logits, value) = match (method, model.as_mlp()) {
+                (StepMethod::Fused, Some(mlp)) => {
+                    let step = FusedStep::forward(mlp, &batch.inputs).with_context(at)?;
+                    let (value, delta) = step.loss(c.loss, &batch.labels, lr).with_context(at)?;
+                    let value = finite(value, epoch, b, lr)?;
+                    let logits = step.logits().shallow_clone();
+                    step.update(delta, lr, c.optimizer.weight_decay())?;
+                    (logits, value)
+                }
+                _ => {
+                    let logits = model.forward_t(&batch.inputs, true);
+                    let loss = c.loss.compute(&logits, &batch.labels).with_context(at)?;
+                    let value = finite(loss.double_value(&[]), epoch, b, lr)?;
+                    optimizer.zero_grad();
+                    loss.backward();
+                    for h in &mut self.hooks {
+                        h.after_backward(model, epoch, b)?;
+                    }
+                    optimizer.step();
+                    (logits, value)
+                }
+            };
+            history.minibatch_loss.push(value);
+            let n = batch.indices.len();
+            totals.loss += value * n as f64;
+            totals.seen += n;
+            if !c.eval_train && c.minibatch_accuracy {
+                let _g = tch::no_grad_guard();
+                totals.correct +=
+                    logits.argmax(-1, false).eq_tensor(&batch.labels).sum(tch::Kind::Int64).int64_value(&[]);
+            }
+            progress.batch_done();
+        }
+        Ok(totals)
+    }
+}
+
+impl EpochTotals {
+    /// The epoch's train metrics from its minibatches (accuracy NaN when not counted).
+    fn evaluation(&self, counted: bool) -> Evaluation {
+        let accuracy = if counted { self.correct as f64 / self.seen as f64 } else { f64::NAN };
+        Evaluation { loss: self.loss / self.seen as f64, accuracy, count: self.seen }
+    }
+}
+
+/// The divergence check: a minibatch loss that is not finite stops the run with what to do.
+fn finite(value: f64, epoch: usize, batch: usize, lr: f64) -> Result<f64> {
+    ensure!(
+        value.is_finite(),
+        "training diverged: the loss is {value} at epoch {epoch}, batch {batch} (learning rate {lr}); \
+         lower the learning rate (e.g. --set lr={}) or check the inputs for NaN/inf",
+        lr / 10.0
+    );
+    Ok(value)
+}
+
+/// Progress output: one line per epoch when verbose, above a progress bar on a terminal.
+struct Progress {
+    verbose: bool,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(c: &TrainConfig, batches: usize) -> Self {
+        let bar = (c.verbose && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(batches as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} batches {elapsed_precise} eta {eta} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Progress { verbose: c.verbose, bar }
+    }
+
+    fn batch_done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    fn line(&self, line: String) {
+        match (&self.bar, self.verbose) {
+            (Some(bar), _) => bar.println(line),
+            (None, true) => println!("{line}"),
+            (None, false) => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        Ok(history)
     }
 }
 
