@@ -1,11 +1,12 @@
 # tchlab: `make setup` builds the environment, `make test` checks everything,
-# `make notebooks` runs every lecture notebook and leaves rendered results;
+# `make notebooks` runs every lecture notebook at the lecture's settings and leaves rendered
+# results in target/notebooks-lecture, `make publish` commits their outputs into notebooks/;
 # `make lint` (fmt, clippy -D warnings) is part of `make test`.
 SHELL := bash
 PY := .venv/bin/python
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
-.PHONY: setup build test notebooks lab bench lint clean-evcxr
+.PHONY: setup build test notebooks publish lab bench lint clean-evcxr
 
 setup:
 	@bash tools/setup.sh
@@ -17,7 +18,12 @@ test:
 	@LECTURE=$(LECTURE) bash tools/test.sh
 
 notebooks: setup
-	$(PY) tools/run_notebooks.py --out target/notebooks $(NOTEBOOKS)
+	TCHLAB_CI=0 $(PY) tools/run_notebooks.py --out target/notebooks-lecture $(NOTEBOOKS)
+
+# Copies the outputs of the last `make notebooks` run into the committed notebooks and
+# regenerates README.md's table of the lecture's numbers and ours.
+publish:
+	$(PY) tools/publish_notebooks.py target/notebooks-lecture $(NOTEBOOKS)
 
 lab: setup
 	.venv/bin/jupyter lab --notebook-dir=notebooks

@@ -20,6 +20,7 @@ Exit status: 0 when every notebook passed, 1 otherwise.
 """
 import argparse
 import asyncio
+import copy
 import json
 import os
 import re
@@ -223,6 +224,17 @@ def check(nb, targets):
     return problems, figures, results
 
 
+def without_results(nb):
+    """A copy of `nb` without the results outputs (nothing in them is for a reader)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for out in cell.get("outputs", []):
+                out.get("data", {}).pop(RESULTS_MIME, None)
+            cell.outputs = [o for o in cell.get("outputs", []) if "data" not in o or o["data"]]
+    return nb
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("notebooks", nargs="+", type=Path)
@@ -258,7 +270,7 @@ def main():
         if crash:
             problems.insert(0, crash)
         nbformat.write(nb, args.out / path.name)
-        html, _ = HTMLExporter().from_notebook_node(nb)
+        html, _ = HTMLExporter().from_notebook_node(without_results(nb))
         (args.out / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
         status = "ok" if not problems else "FAILED"
         late = f"  {client.late_messages} late output(s) kept" if client.late_messages else ""
@@ -271,6 +283,7 @@ def main():
             print(f"       - {p}", flush=True)
         summary[path.stem] = {
             "ok": not problems,
+            "settings": "ci" if os.environ.get("TCHLAB_CI", "0") not in ("", "0") else "lecture",
             "seconds": round(seconds, 1),
             "compile_seconds": compile_s,
             "run_seconds": run_s,
