@@ -1,15 +1,14 @@
 //! The `tchlab` command line: environment check, data tools, and the lecture's
 //! experiments with results written to files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
-use serde_json::json;
-use tchlab::data::{CsvImageDataset, Dataset, ImageFolder, Mnist, MnistKind, channel_mean_std};
-use tchlab::experiments::{self, Params, Report};
+use tchlab::data::{Mnist, MnistKind};
+use tchlab::experiments::{self, Params};
 
 #[derive(Parser)]
 #[command(
@@ -154,108 +153,11 @@ fn data(command: DataCommand) -> Result<()> {
             }
             Ok(())
         }
-        DataCommand::Info { path } => info(&path),
-    }
-}
-
-fn summarise(name: &str, ds: &dyn Dataset) -> Result<()> {
-    let n = ds.len();
-    let mut counts = std::collections::BTreeMap::<i64, usize>::new();
-    let mut shape = None;
-    let indices: Vec<usize> = (0..n).collect();
-    for chunk in indices.chunks(512) {
-        let (x, y) = ds.batch(chunk, 0).with_context(|| format!("checking {name}"))?;
-        shape.get_or_insert_with(|| x.size()[1..].to_vec());
-        for l in Vec::<i64>::try_from(y)? {
-            *counts.entry(l).or_default() += 1;
+        DataCommand::Info { path } => {
+            print!("{}", tchlab::data::describe(&path)?);
+            Ok(())
         }
     }
-    let (mean, std) = channel_mean_std(ds).unwrap_or_default();
-    let classes = ds.classes();
-    let per: Vec<String> = counts
-        .iter()
-        .map(|(l, c)| format!("{}:{c}", classes.get(*l as usize).cloned().unwrap_or_else(|| l.to_string())))
-        .collect();
-    println!("{name}: {n} images of shape {:?}", shape.unwrap_or_default());
-    println!("  per class: {}", per.join(" "));
-    if !mean.is_empty() {
-        println!("  pixel mean {mean:.4?} std {std:.4?}");
-    }
-    Ok(())
-}
-
-fn info(path: &Path) -> Result<()> {
-    if !path.exists() {
-        bail!("{} does not exist", path.display());
-    }
-    if path.is_file() && path.extension().is_some_and(|e| e == "csv") {
-        return summarise(&path.display().to_string(), &CsvImageDataset::open(path)?);
-    }
-    let entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .with_context(|| format!("listing {}", path.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    let name = |p: &PathBuf| p.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    if entries.iter().any(|p| name(p).contains("-idx3-ubyte")) {
-        let kind = if entries.iter().any(|p| name(p).contains("fashion")) || path.to_string_lossy().contains("fashion")
-        {
-            MnistKind::Fashion
-        } else {
-            MnistKind::Digits
-        };
-        println!("{}: an IDX image set ({})", path.display(), kind.name());
-        for p in entries.iter().filter(|p| name(p).ends_with(".gz")) {
-            println!(
-                "  {} md5 {}",
-                name(p),
-                tchlab::data::md5_hex(&tchlab::data::read_regular_file(p, tchlab::data::MAX_GZ_BYTES)?)
-            );
-        }
-        let m = Mnist::load_dir(kind, path)?;
-        let train = m.train(tchlab::data::Scaling::Unit);
-        let test = m.test(tchlab::data::Scaling::Unit);
-        summarise("train", &train)?;
-        return summarise("test", &test);
-    }
-    let csvs: Vec<&PathBuf> =
-        entries.iter().filter(|p| p.extension().is_some_and(|e| e == "csv") && p.with_extension("").is_dir()).collect();
-    if !csvs.is_empty() {
-        println!("{}: the custom layout (CSV + image folder)", path.display());
-        for csv in csvs {
-            summarise(&name(csv), &CsvImageDataset::open(csv)?)?;
-        }
-        return Ok(());
-    }
-    let splits: Vec<&PathBuf> =
-        entries.iter().filter(|p| p.is_dir() && ["train", "valid", "test"].contains(&name(p).as_str())).collect();
-    if !splits.is_empty() {
-        for s in splits {
-            info(s)?;
-        }
-        return Ok(());
-    }
-    if entries.iter().any(|p| p.is_dir()) {
-        println!("{}: an image folder (one sub-folder per class)", path.display());
-        let ds = ImageFolder::open(path)?;
-        let sizes = first_sizes(&ds);
-        let transforms = if sizes.len() > 1 {
-            println!(
-                "  images differ in size ({} distinct sizes among the first 200); summarised after resizing to 64×64",
-                sizes.len()
-            );
-            tchlab::data::Transforms::new()
-                .then(tchlab::data::Transform::Rgb)
-                .then(tchlab::data::Transform::Resize { width: 64, height: 64 })
-        } else {
-            tchlab::data::Transforms::new()
-        };
-        return summarise(&path.display().to_string(), &ds.transforms(transforms)?);
-    }
-    bail!("{}: not an IDX set, a CSV layout or an image folder", path.display())
-}
-
-fn first_sizes(ds: &ImageFolder) -> std::collections::BTreeSet<(u32, u32)> {
-    ds.files().iter().take(200).filter_map(|(p, _)| image::image_dimensions(p).ok()).collect()
 }
 
 fn run(args: RunArgs) -> Result<()> {
@@ -304,11 +206,11 @@ fn run(args: RunArgs) -> Result<()> {
             report.print();
             let dir =
                 if seeds.len() > 1 { part.join(format!("seed-{}", seed.unwrap_or_default())) } else { part.clone() };
-            write_report(&report, &dir, clock.elapsed().as_secs_f64())?;
+            report.save(&dir, clock.elapsed().as_secs_f64())?;
             reports.push((seed.unwrap_or_default(), report));
         }
         if reports.len() > 1 {
-            write_seed_summary(&reports, &part)?;
+            print!("{}", experiments::save_seed_summary(&reports, &part)?);
         }
         Ok(())
     })();
@@ -317,59 +219,5 @@ fn run(args: RunArgs) -> Result<()> {
     }
     let written = writer.commit()?;
     println!("wrote {}", written.display());
-    Ok(())
-}
-
-fn versions() -> serde_json::Value {
-    json!({
-        "tchlab": env!("CARGO_PKG_VERSION"),
-        "libtorch": tchlab::env::libtorch_version(),
-        "threads": tch::get_num_threads(),
-    })
-}
-
-fn write_report(report: &Report, dir: &Path, seconds: f64) -> Result<()> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("history.csv"), report.histories_csv()?)?;
-    let figures = report.save_figures(dir)?;
-    for (name, table) in &report.tables {
-        std::fs::write(dir.join(format!("{name}.txt")), table.to_text())?;
-    }
-    let summary = json!({
-        "experiment": report.name,
-        "settings": report.settings.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-        "metrics": report.metrics.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
-        "figures": figures,
-        "versions": versions(),
-        "seconds": report.seconds,
-        "seconds_total": seconds,
-    });
-    std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
-    Ok(())
-}
-
-fn write_seed_summary(reports: &[(u64, Report)], dir: &Path) -> Result<()> {
-    let mut metrics = serde_json::Map::new();
-    for (name, _) in &reports[0].1.metrics {
-        let values: Vec<f64> = reports.iter().filter_map(|(_, r)| r.get(name)).collect();
-        let (mean, std) = tchlab::metrics::mean_std(&values);
-        let (min, max) = values.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-        metrics.insert(name.clone(), json!({"mean": mean, "std": std, "min": min, "max": max, "values": values}));
-    }
-    let summary = json!({
-        "experiment": reports[0].1.name,
-        "seeds": reports.iter().map(|(s, _)| s).collect::<Vec<_>>(),
-        "metrics": metrics,
-        "versions": versions(),
-    });
-    std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
-    println!("{} seeds: mean ± std", reports.len());
-    for (k, v) in &metrics {
-        println!(
-            "  {k:<32} {:.4} ± {:.4}",
-            v["mean"].as_f64().unwrap_or(f64::NAN),
-            v["std"].as_f64().unwrap_or(f64::NAN)
-        );
-    }
     Ok(())
 }

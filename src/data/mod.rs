@@ -10,6 +10,7 @@ mod custom;
 mod download;
 mod files;
 mod folder;
+mod inspect;
 mod loader;
 mod mnist;
 mod paths;
@@ -28,6 +29,7 @@ pub use custom::{CsvImageDataset, CsvOptions, export_custom, export_lecture_layo
 pub use download::{fetch_file, md5_hex};
 pub use files::{MAX_CSV_BYTES, MAX_GZ_BYTES, MAX_IMAGE_FILE_BYTES, read_regular_file};
 pub use folder::{ImageFolder, ImageFolderOptions};
+pub use inspect::{DataLayout, describe, recognise};
 pub use loader::{Batch, DataLoader};
 pub use mnist::{MAX_IDX_DATA_BYTES, Mnist, MnistKind, mirrors, mnist_cached, read_idx};
 pub use split::{Subset, split_fractions};

@@ -26,7 +26,7 @@ pub mod xor;
 
 pub(crate) use params::settings;
 pub use params::{List, Params};
-pub use report::Report;
+pub use report::{Report, save_seed_summary};
 
 use anyhow::{Result, bail};
 

@@ -1,8 +1,10 @@
 //! What an experiment returns: settings, metrics, histories, figures and tables.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use serde_json::json;
 
 use crate::display::Table;
 use crate::plot::Figure;
@@ -121,6 +123,40 @@ impl Report {
         crate::display::results(&self.metrics);
     }
 
+    /// Writes the report into `dir` (created if needed): `history.csv`, each figure as
+    /// SVG and PNG, each table as text, and `summary.json` (settings, metrics, figures,
+    /// versions, seconds; `seconds_total` is the whole run's, loading included).
+    ///
+    /// ```
+    /// let mut r = tchlab::experiments::Report::new("demo");
+    /// r.metric("test_accuracy", 97.5);
+    /// let dir = tempfile::tempdir().unwrap();
+    /// r.save(dir.path(), 1.0).unwrap();
+    /// let summary = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
+    /// assert!(summary.contains("\"test_accuracy\": 97.5"), "{summary}");
+    /// ```
+    pub fn save(&self, dir: &Path, seconds_total: f64) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let write = |name: &str, text: String| {
+            std::fs::write(dir.join(name), text).with_context(|| format!("writing {}", dir.join(name).display()))
+        };
+        write("history.csv", self.histories_csv()?)?;
+        let figures = self.save_figures(dir)?;
+        for (name, table) in &self.tables {
+            write(&format!("{name}.txt"), table.to_text())?;
+        }
+        let summary = json!({
+            "experiment": self.name,
+            "settings": self.settings.iter().cloned().collect::<BTreeMap<_, _>>(),
+            "metrics": self.metrics.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "figures": figures,
+            "versions": versions(),
+            "seconds": self.seconds,
+            "seconds_total": seconds_total,
+        });
+        write("summary.json", serde_json::to_string_pretty(&summary)?)
+    }
+
     /// All histories in one CSV table (a `run` column first).
     pub fn histories_csv(&self) -> Result<String> {
         let mut out = String::from("run,epoch,split,loss,accuracy,lr,seconds\n");
@@ -169,4 +205,50 @@ fn significant(v: f64) -> String {
 /// The item called `name` in a list of named items.
 fn named<'a, T>(items: &'a [(String, T)], name: &str) -> Option<&'a T> {
     items.iter().find(|(n, _)| n == name).map(|(_, item)| item)
+}
+
+/// The versions a result depends on: tchlab, libtorch, the thread count.
+fn versions() -> serde_json::Value {
+    json!({
+        "tchlab": env!("CARGO_PKG_VERSION"),
+        "libtorch": crate::env::libtorch_version(),
+        "threads": tch::get_num_threads(),
+    })
+}
+
+/// Writes `summary.json` for runs of one experiment with several seeds (each metric's
+/// mean, standard deviation, minimum, maximum and values) into `dir`, and returns the
+/// same as text (`mean ± std` per metric).
+///
+/// ```
+/// use tchlab::experiments::{Report, save_seed_summary};
+/// let run = |seed: u64, acc: f64| { let mut r = Report::new("demo"); r.metric("acc", acc); (seed, r) };
+/// let dir = tempfile::tempdir().unwrap();
+/// let text = save_seed_summary(&[run(1, 90.0), run(2, 92.0)], dir.path()).unwrap();
+/// assert!(text.contains("acc") && text.contains("91.0000 ± 1.0000"), "{text}");
+/// ```
+pub fn save_seed_summary(reports: &[(u64, Report)], dir: &Path) -> Result<String> {
+    let Some((_, first)) = reports.first() else { anyhow::bail!("no runs to summarise") };
+    let mut metrics = serde_json::Map::new();
+    for (name, _) in &first.metrics {
+        let values: Vec<f64> = reports.iter().filter_map(|(_, r)| r.get(name)).collect();
+        let (mean, std) = crate::metrics::mean_std(&values);
+        let (min, max) = values.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        metrics.insert(name.clone(), json!({"mean": mean, "std": std, "min": min, "max": max, "values": values}));
+    }
+    let summary = json!({
+        "experiment": first.name,
+        "seeds": reports.iter().map(|(s, _)| s).collect::<Vec<_>>(),
+        "metrics": metrics,
+        "versions": versions(),
+    });
+    let path = dir.join("summary.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&summary)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    let mut text = format!("{} seeds: mean ± std\n", reports.len());
+    for (k, v) in &metrics {
+        let get = |f: &str| v[f].as_f64().unwrap_or(f64::NAN);
+        text.push_str(&format!("  {k:<32} {:.4} ± {:.4}\n", get("mean"), get("std")));
+    }
+    Ok(text)
 }
