@@ -12,6 +12,7 @@ mod files;
 mod folder;
 mod loader;
 mod mnist;
+mod noise;
 mod paths;
 mod split;
 mod tensor;
@@ -30,6 +31,7 @@ pub use files::{MAX_CSV_BYTES, MAX_GZ_BYTES, MAX_IMAGE_FILE_BYTES, read_regular_
 pub use folder::{ImageFolder, ImageFolderOptions};
 pub use loader::{Batch, DataLoader};
 pub use mnist::{MAX_IDX_DATA_BYTES, Mnist, MnistKind, mirrors, mnist_cached, read_idx};
+pub use noise::{NoisyLabels, noisy_labels};
 pub use split::{Subset, split_fractions};
 pub use tensor::{Scaling, TensorDataset};
 pub use transforms::{ColorMode, DEFAULT_MAX_PIXELS, Transform, Transforms, channel_mean_std};
