@@ -12,6 +12,7 @@ pub mod cats_dogs;
 #[cfg(feature = "polars")]
 pub mod custom_loader;
 pub mod dead_relu;
+pub mod double_descent;
 pub mod failure_cases;
 pub mod overfitting_time;
 mod params;
@@ -103,6 +104,11 @@ pub fn all() -> Vec<Experiment> {
             value_of_data,
             "value-of-data",
             "softmax regression vs an MLP from 300 to 60,000 training images at a fixed number of steps"
+        ),
+        experiment!(
+            double_descent,
+            "double-descent",
+            "test error vs width of MLPs fitted to noisy MNIST labels; random ReLU features, min-norm fit, peak at N = n"
         ),
         experiment!(
             validation_optimism,

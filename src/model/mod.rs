@@ -1,10 +1,12 @@
-//! Models: the MLP of the lecture with every activation and init, and a VGG-style CNN.
+//! Models: the MLP of the lecture with every activation and init, a VGG-style CNN, and
+//! random ReLU features with a minimum-norm least-squares output layer.
 
 mod activation;
 mod cnn;
 mod ensemble;
 mod init;
 mod mlp;
+mod random_features;
 
 pub use activation::Activation;
 pub use cnn::{Cnn, CnnConfig};
@@ -12,6 +14,7 @@ pub use ensemble::{EnsembleLoss, EnsembleTrain, MlpEnsemble};
 pub use init::Init;
 pub(crate) use mlp::Trace;
 pub use mlp::{MAX_PARAMETERS, Mlp, MlpConfig};
+pub use random_features::{MinNormSolution, RandomFeatures, min_norm_lstsq, one_hot};
 
 use tch::{Tensor, nn};
 
