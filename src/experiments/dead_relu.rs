@@ -1,21 +1,29 @@
 //! Dying ReLUs: a negative bias shift (or a large learning rate) pushes ReLU units
 //! into the region where their gradient is zero, and they stay there; leaky ReLU and
-//! ELU keep a gradient and recover.
+//! ELU keep a gradient; ELU recovers quickly, leaky ReLU (slope 0.1) hardly moves.
+//!
+//! The steps, in the order [`run`] calls them (a notebook calls them one per cell):
+//! [`data`]; [`dying`] at each of `dying_lrs`; [`train`] of [`model`] for ReLU with the
+//! default init, then with the bias shift, then each of `activations` with the shift;
+//! and [`report`].
 
 use std::time::Instant;
 
 use anyhow::Result;
 
+use tch::Tensor;
+
 use super::{List, Report, mnist_splits};
 use crate::data::{DataLoader, Dataset, MnistKind, Scaling};
 use crate::display::Table;
-use crate::model::{Activation, Init, MlpConfig};
-use crate::plot::Figure;
-use crate::train::{DeadUnits, TrainConfig, Trainer, dead_fractions};
+use crate::model::{Activation, Init, Mlp, MlpConfig};
+use crate::plot::{Figure, Series};
+use crate::train::{DeadUnits, History, Loss, TrainConfig, Trainer, dead_fractions, evaluate};
 
 super::settings! {
-    /// Settings: 784-256-256-256-10 on MNIST; one healthy ReLU run with the default
-    /// init, then ReLU, leaky ReLU and ELU with every bias initialised to `bias_shift`.
+    /// Settings: 784-256-256-256-10 on MNIST; the default-init ReLU network at growing
+    /// learning rates; one healthy ReLU run with the default init and one with every
+    /// bias initialised to `bias_shift`; then leaky ReLU and ELU with the same shift.
     ///
     /// ```
     /// let c = tchlab::experiments::dead_relu::Config::lecture();
@@ -27,8 +35,8 @@ super::settings! {
         hidden: List<i64> = List(vec![256, 256, 256]),
         /// The bias init of the shifted runs.
         bias_shift: f64 = -1.0,
-        /// Activations of the shifted runs.
-        activations: List<Activation> = List(vec![Activation::Relu, Activation::LeakyRelu(0.1), Activation::Elu(1.0)]),
+        /// Activations compared with ReLU under the bias shift.
+        activations: List<Activation> = List(vec![Activation::LeakyRelu(0.1), Activation::Elu(1.0)]),
         /// SGD learning rate.
         lr: f64 = 0.1,
         /// Minibatch size.
@@ -51,112 +59,260 @@ impl Config {
     }
 }
 
-/// Trains the runs and records the dead fraction per layer after every epoch.
-pub fn run(c: &Config) -> Result<Report> {
-    let clock = Instant::now();
-    let mut report = Report::new("dead-relu");
-    report.settings = c.to_params().entries();
-    let data = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
-    let probe_idx: Vec<usize> = (0..1000.min(data.train.len())).collect();
-    let (probe, _) = data.train.batch(&probe_idx, 0)?;
-    let train = DataLoader::new(data.train, c.batch)?.shuffle(c.seed);
-    let test = DataLoader::new(data.test, 1000)?;
-    let mut runs: Vec<(String, MlpConfig)> =
-        vec![("relu (default init)".into(), MlpConfig::new(784, &c.hidden.0, 10).activation(Activation::Relu))];
-    for &a in &c.activations.0 {
-        runs.push((
-            format!("{} (bias {})", a.name(), c.bias_shift),
-            MlpConfig::new(784, &c.hidden.0, 10).activation(a).bias_init(Init::Constant(c.bias_shift)),
-        ));
-    }
-    let mut rows = Vec::new();
-    let mut figs = Vec::new();
-    let mut curves = Vec::new();
-    for (name, cfg) in &runs {
-        println!("== {name} ==");
-        let initial = dead_fractions(&crate::model::Mlp::new(cfg, c.seed)?, &probe);
-        let mut model = crate::model::Mlp::new(cfg, c.seed)?;
-        let mut trainer =
-            Trainer::new(TrainConfig::sgd(c.lr, c.epochs).seed(c.seed)).hook(DeadUnits::new(probe.shallow_clone()));
-        let history = trainer.fit(&mut model, &train, None)?;
-        let test_acc = 100.0 * crate::train::evaluate(&model, &test, crate::train::Loss::CrossEntropy)?.accuracy;
-        let last = history.series.get("dead_fraction").and_then(|v| v.last().cloned()).unwrap_or_default();
-        let key = name.split_whitespace().next().unwrap_or("run").to_string()
-            + if name.contains("default") { "_default" } else { "_shifted" };
-        report.metric(&format!("{key}_test_accuracy"), test_acc);
-        for (l, f) in last.iter().enumerate() {
-            report.metric(&format!("{key}_dead_layer{}", l + 1), 100.0 * f);
-        }
-        rows.push(vec![
-            name.clone(),
-            initial.iter().map(|f| format!("{:.0}%", 100.0 * f)).collect::<Vec<_>>().join(" / "),
-            last.iter().map(|f| format!("{:.0}%", 100.0 * f)).collect::<Vec<_>>().join(" / "),
-            format!("{test_acc:.2}"),
-        ]);
-        figs.push(Figure::dead_units(name, &history).y_range(-2.0, 102.0).size(420, 300));
-        curves.push((name.clone(), history));
-    }
-    report.tables.push((
-        "dead_units".into(),
-        Table::from_rows(&["run", "dead at init (layers)", "dead after training", "test acc (%)"], rows),
-    ));
-    report.figures.push(("dead_fraction".into(), Figure::grid(figs, 2)));
-    let refs: Vec<(&str, &crate::train::History)> = curves.iter().map(|(n, h)| (n.as_str(), h)).collect();
-    report.figures.push(("accuracy".into(), Figure::curves("Training accuracy", &refs, "accuracy")));
-    report.histories = curves;
-    dying_while_training(c, &train, &probe, &mut report)?;
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+/// The data of every run: training minibatches (shuffled with the seed), the test
+/// images, and the probe (the first 1,000 training images) on which a unit counts as
+/// dead when its net input is negative for all of them.
+pub struct Data {
+    /// Training minibatches.
+    pub train: DataLoader,
+    /// Test images.
+    pub test: DataLoader,
+    /// The probe images, `[N, 1, 28, 28]`.
+    pub probe: Tensor,
 }
 
-/// Units that die during training: the default-init ReLU network at growing learning
-/// rates, its dead fraction (mean over the hidden layers) at initialisation and after
-/// every epoch. A run whose loss diverges is reported as such and left out.
-fn dying_while_training(c: &Config, train: &DataLoader, probe: &tch::Tensor, report: &mut Report) -> Result<()> {
-    let cfg = MlpConfig::new(784, &c.hidden.0, 10).activation(Activation::Relu);
-    let mut series = Vec::new();
+/// Step 1: MNIST with pixels in [0, 1] (the first `train_size` training images, 0 = all)
+/// and the probe batch.
+///
+/// ```no_run
+/// use tchlab::experiments::dead_relu::{Config, data};
+/// let d = data(&Config::ci())?;
+/// assert_eq!(d.probe.size()[0], 1000);
+/// # anyhow::Ok(())
+/// ```
+pub fn data(c: &Config) -> Result<Data> {
+    let splits = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
+    let probe_idx: Vec<usize> = (0..1000.min(splits.train.len())).collect();
+    let (probe, _) = splits.train.batch(&probe_idx, 0)?;
+    Ok(Data {
+        train: DataLoader::new(splits.train, c.batch)?.shuffle(c.seed),
+        test: DataLoader::new(splits.test, 1000)?,
+        probe,
+    })
+}
+
+/// The network: 784 → `hidden` → 10 with `activation`, PyTorch's default init, and every
+/// bias set to `bias` when given.
+///
+/// ```
+/// use tchlab::experiments::dead_relu::{Config, model};
+/// use tchlab::model::{Activation, Init};
+/// let m = model(&Config::lecture(), Activation::Relu, Some(-1.0));
+/// assert_eq!((m.layer_sizes().len(), m.bias_init), (5, Init::Constant(-1.0)));
+/// ```
+pub fn model(c: &Config, activation: Activation, bias: Option<f64>) -> MlpConfig {
+    let m = MlpConfig::new(784, &c.hidden.0, 10).activation(activation);
+    match bias {
+        Some(b) => m.bias_init(Init::Constant(b)),
+        None => m,
+    }
+}
+
+/// The mean of the hidden layers' dead fractions, in percent.
+fn mean_percent(fractions: &[f64]) -> f64 {
+    100.0 * fractions.iter().sum::<f64>() / fractions.len().max(1) as f64
+}
+
+/// Trains `model` by SGD at `lr` for `epochs` epochs, recording the dead fractions on
+/// the probe after every epoch; returns the model, its dead fractions at init and the
+/// history.
+fn fit(c: &Config, data: &Data, model: &MlpConfig, lr: f64, verbose: bool) -> Result<(Mlp, Vec<f64>, History)> {
+    let mut mlp = Mlp::new(model, c.seed)?;
+    let at_init = dead_fractions(&mlp, &data.probe);
+    let tc = TrainConfig::sgd(lr, c.epochs).seed(c.seed);
+    let tc = if verbose { tc } else { tc.quiet() };
+    let history = Trainer::new(tc).hook(DeadUnits::new(data.probe.shallow_clone())).fit(&mut mlp, &data.train, None)?;
+    Ok((mlp, at_init, history))
+}
+
+/// One run at a learning rate of [`dying`]: the dead fraction (percent, mean over the
+/// hidden layers) at init and after each epoch; `None` after each epoch when it diverged.
+pub struct Dying {
+    /// The learning rate.
+    pub lr: f64,
+    /// Dead units at initialisation (%).
+    pub dead_at_init: f64,
+    /// Dead units after each epoch (%), or `None` when the loss diverged.
+    pub dead_per_epoch: Option<Vec<f64>>,
+}
+
+/// Step 2: units that die during training: the default-init ReLU network trained at
+/// `lr`, its dead fraction at init and after every epoch. A run whose loss diverges is
+/// reported as such (`dead_per_epoch: None`), not as an error.
+///
+/// ```no_run
+/// use tchlab::experiments::dead_relu::{Config, data, dying};
+/// let c = Config { epochs: 1, ..Config::ci() };
+/// let d = dying(&c, &data(&c)?, 0.1)?;
+/// assert!(d.dead_per_epoch.is_some());
+/// # anyhow::Ok(())
+/// ```
+pub fn dying(c: &Config, data: &Data, lr: f64) -> Result<Dying> {
+    let healthy = model(c, Activation::Relu, None);
+    let (at_init, dead_per_epoch) = match fit(c, data, &healthy, lr, false) {
+        Ok((_, at_init, history)) => {
+            let per_epoch: Vec<f64> = history
+                .series
+                .get("dead_fraction")
+                .map(|v| v.iter().map(|l| mean_percent(l)).collect())
+                .unwrap_or_default();
+            (mean_percent(&at_init), Some(per_epoch))
+        }
+        Err(e) => {
+            println!("lr {lr}: {e:#}");
+            (mean_percent(&dead_fractions(&Mlp::new(&healthy, c.seed)?, &data.probe)), None)
+        }
+    };
+    if let Some(after) = dead_per_epoch.as_ref().and_then(|v| v.last()) {
+        println!("lr {lr}: dead units {at_init:.1}% at init, {after:.1}% after {} epochs", c.epochs);
+    }
+    Ok(Dying { lr, dead_at_init: at_init, dead_per_epoch })
+}
+
+/// One trained run of [`train`].
+pub struct Run {
+    /// What ran, e.g. `relu (bias -1)`.
+    pub name: String,
+    /// Its prefix in the RESULT names, e.g. `relu_shifted`.
+    pub key: String,
+    /// Dead fraction per hidden layer at initialisation.
+    pub dead_at_init: Vec<f64>,
+    /// Loss, accuracy and `dead_fraction` per epoch.
+    pub history: History,
+    /// Test accuracy (%).
+    pub test_accuracy: f64,
+    /// How far training moved the first hidden layer's weights: ‖W − W₀‖ / ‖W₀‖ (0 when
+    /// no gradient reached them).
+    pub weight_change: f64,
+}
+
+/// Steps 3 and 4: trains `model` (from [`model`]) at `lr`, printing one line per epoch,
+/// and measures its test accuracy and how far its first layer's weights moved.
+///
+/// ```no_run
+/// use tchlab::experiments::dead_relu::{Config, data, model, train};
+/// use tchlab::model::Activation;
+/// let c = Config { epochs: 1, ..Config::ci() };
+/// let r = train(&c, &data(&c)?, &model(&c, Activation::Relu, Some(-1.0)))?;
+/// assert_eq!(r.key, "relu_shifted");
+/// # anyhow::Ok(())
+/// ```
+pub fn train(c: &Config, data: &Data, model: &MlpConfig) -> Result<Run> {
+    let shifted = matches!(model.bias_init, Init::Constant(_));
+    let name = match model.bias_init {
+        Init::Constant(b) => format!("{} (bias {b})", model.activation.name()),
+        _ => format!("{} (default init)", model.activation.name()),
+    };
+    println!("== {name} ==");
+    let initial = Mlp::new(model, c.seed)?.layers().first().map(|l| l.ws.copy());
+    let (mlp, dead_at_init, history) = fit(c, data, model, c.lr, true)?;
+    let initial = initial.ok_or_else(|| anyhow::anyhow!("the model has no layer"))?;
+    let moved = (&mlp.layers()[0].ws - &initial).norm().double_value(&[]);
+    Ok(Run {
+        key: format!("{}_{}", model.activation.name(), if shifted { "shifted" } else { "default" }),
+        name,
+        dead_at_init,
+        test_accuracy: 100.0 * evaluate(&mlp, &data.test, Loss::CrossEntropy)?.accuracy,
+        weight_change: moved / initial.norm().double_value(&[]),
+        history,
+    })
+}
+
+/// Step 5: the metrics (RESULT lines), the table `dead_units`, and the figures
+/// `dying_while_training`, `dead_fraction` (one panel per run) and `accuracy`.
+pub fn report(c: &Config, dying: &[Dying], runs: &[&Run]) -> Report {
+    let mut report = Report::new("dead-relu");
+    report.settings = c.to_params().entries();
     let mut largest_rise = f64::NAN;
-    for &lr in &c.dying_lrs.0 {
-        let mut model = crate::model::Mlp::new(&cfg, c.seed)?;
-        let initial = mean(&dead_fractions(&model, probe));
-        let mut trainer = Trainer::new(TrainConfig::sgd(lr, c.epochs).seed(c.seed).quiet())
-            .hook(DeadUnits::new(probe.shallow_clone()));
-        let history = match trainer.fit(&mut model, train, None) {
-            Ok(h) => h,
-            Err(e) => {
-                println!("lr {lr}: {e:#}");
-                report.metric(&format!("lr{lr}_diverged"), 1.0);
-                continue;
-            }
+    for d in dying {
+        let Some(after) = d.dead_per_epoch.as_ref().map(|v| v.last().copied().unwrap_or(f64::NAN)) else {
+            report.metric(&format!("lr{}_diverged", d.lr), 1.0);
+            continue;
         };
-        let per_epoch: Vec<f64> = history
-            .series
-            .get("dead_fraction")
-            .map(|v| v.iter().map(|l| 100.0 * mean(l)).collect())
-            .unwrap_or_default();
-        let after = per_epoch.last().copied().unwrap_or(f64::NAN);
-        println!("lr {lr}: dead units {:.1}% at init, {:.1}% after {} epochs", 100.0 * initial, after, c.epochs);
-        report.metric(&format!("lr{lr}_dead_at_init"), 100.0 * initial);
-        report.metric(&format!("lr{lr}_dead_after_training"), after);
-        largest_rise = largest_rise.max(after - 100.0 * initial);
-        let mut points = vec![(0.0, 100.0 * initial)];
-        points.extend(per_epoch.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)));
-        series.push(crate::plot::Series::line(&format!("lr {lr}"), points));
+        report.metric(&format!("lr{}_dead_at_init", d.lr), d.dead_at_init);
+        report.metric(&format!("lr{}_dead_after_training", d.lr), after);
+        largest_rise = largest_rise.max(after - d.dead_at_init);
     }
     // The most any learning rate raised the dead fraction (percentage points).
     report.metric("largest_dead_rise", largest_rise);
-    report.figures.push((
-        "dying_while_training".into(),
-        Figure::lines(
-            "ReLU, default init: dead units while training",
-            "epoch",
-            "dead units (%, mean over layers)",
-            series,
+    report.figures.push(("dying_while_training".into(), dying_figure(dying)));
+    let percents = |v: &[f64]| v.iter().map(|f| format!("{:.0}%", 100.0 * f)).collect::<Vec<_>>().join(" / ");
+    let mut rows = Vec::new();
+    for r in runs {
+        report.metric(&format!("{}_test_accuracy", r.key), r.test_accuracy);
+        let last = r.history.series.get("dead_fraction").and_then(|v| v.last().cloned()).unwrap_or_default();
+        for (l, f) in last.iter().enumerate() {
+            report.metric(&format!("{}_dead_layer{}", r.key, l + 1), 100.0 * f);
+        }
+        report.metric(&format!("{}_weight_change_layer1", r.key), r.weight_change);
+        rows.push(vec![
+            r.name.clone(),
+            percents(&r.dead_at_init),
+            percents(&last),
+            format!("{:.2e}", r.weight_change),
+            format!("{:.2}", r.test_accuracy),
+        ]);
+    }
+    report.tables.push((
+        "dead_units".into(),
+        Table::from_rows(
+            &["run", "dead at init (layers)", "dead after training", "‖W₁ − W₁⁽⁰⁾‖ / ‖W₁⁽⁰⁾‖", "test acc (%)"],
+            rows,
         ),
     ));
-    Ok(())
+    report.figures.push(("dead_fraction".into(), dead_fraction_figure(runs)));
+    let refs: Vec<(&str, &History)> = runs.iter().map(|r| (r.name.as_str(), &r.history)).collect();
+    report.figures.push(("accuracy".into(), Figure::curves("Training accuracy", &refs, "accuracy")));
+    report.histories = runs.iter().map(|r| (r.name.clone(), r.history.clone())).collect();
+    report
 }
 
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len().max(1) as f64
+/// The dead fraction (mean over the hidden layers) at init and after every epoch of the
+/// runs of [`dying`] that did not diverge, one line per learning rate.
+///
+/// ```
+/// use tchlab::experiments::dead_relu::{Dying, dying_figure};
+/// let d = Dying { lr: 1.0, dead_at_init: 4.0, dead_per_epoch: Some(vec![20.0, 28.0]) };
+/// assert!(dying_figure(&[d]).to_svg().unwrap().contains("lr 1"));
+/// ```
+pub fn dying_figure(dying: &[Dying]) -> Figure {
+    let series = dying
+        .iter()
+        .filter_map(|d| {
+            let per_epoch = d.dead_per_epoch.as_ref()?;
+            let points = std::iter::once((0.0, d.dead_at_init))
+                .chain(per_epoch.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)));
+            Some(Series::line(&format!("lr {}", d.lr), points.collect()))
+        })
+        .collect();
+    Figure::lines("ReLU, default init: dead units while training", "epoch", "dead units (%, mean over layers)", series)
+}
+
+/// The dead fraction per hidden layer after every epoch, one panel per run.
+///
+/// ```
+/// let fig = tchlab::experiments::dead_relu::dead_fraction_figure(&[]);
+/// assert!(fig.to_svg().is_ok());
+/// ```
+pub fn dead_fraction_figure(runs: &[&Run]) -> Figure {
+    let panels = runs.iter().map(|r| Figure::dead_units(&r.name, &r.history).y_range(-2.0, 102.0).size(420, 300));
+    Figure::grid(panels.collect(), 2)
+}
+
+/// Runs every step in order: the learning rates of `dying_lrs`, ReLU with the default
+/// init and with the bias shift, each of `activations` with the shift, and the report.
+pub fn run(c: &Config) -> Result<Report> {
+    let clock = Instant::now();
+    let d = data(c)?;
+    let dying: Vec<Dying> = c.dying_lrs.0.iter().map(|&lr| dying(c, &d, lr)).collect::<Result<_>>()?;
+    let mut runs = vec![
+        train(c, &d, &model(c, Activation::Relu, None))?,
+        train(c, &d, &model(c, Activation::Relu, Some(c.bias_shift)))?,
+    ];
+    for &a in &c.activations.0 {
+        runs.push(train(c, &d, &model(c, a, Some(c.bias_shift)))?);
+    }
+    let mut report = report(c, &dying, &runs.iter().collect::<Vec<_>>());
+    report.seconds = clock.elapsed().as_secs_f64();
+    Ok(report)
 }

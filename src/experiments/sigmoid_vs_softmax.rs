@@ -1,12 +1,17 @@
 //! Sigmoid + MSE vs softmax + cross-entropy on MNIST, and why MSE's gradient is flat
-//! when a sigmoid output is very wrong.
+//! when a sigmoid output is very wrong; and the lecture's related run of the same
+//! network with Adam and a validation set.
+//!
+//! The steps, in the order [`run`] calls them (a notebook calls them one per cell):
+//! [`data`], [`model`], [`train`] with [`Loss::SigmoidMse`] and then
+//! [`Loss::CrossEntropy`], [`adam_data`], [`train_adam`], and [`report`].
 
 use std::time::Instant;
 
 use anyhow::Result;
 use tch::Tensor;
 
-use super::{Report, mnist_splits, train_mlp};
+use super::{Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling};
 use crate::display::Table;
 use crate::model::{Activation, Init, MlpConfig};
@@ -15,7 +20,10 @@ use crate::train::{Loss, TrainConfig};
 
 super::settings! {
     /// Settings: the lecture's 784-100-10 sigmoid MLP, N(0, 0.1) weights, zero biases,
-    /// SGD 0.1, batch 100, 100 epochs, seed 1, pixels in [0, 1].
+    /// SGD 0.1, batch 100, 100 epochs, seed 1, pixels in [0, 1]; and its related run:
+    /// the same layer sizes with PyTorch's default init, Adam 0.001, batch 128, 10
+    /// epochs, the first 54,000 training images for training and the last 6,000 for
+    /// validation.
     ///
     /// ```
     /// let c = tchlab::experiments::sigmoid_vs_softmax::Config::lecture();
@@ -39,11 +47,20 @@ super::settings! {
         train_size: usize = 0,
         /// Device: cpu, cuda or auto.
         device: String = "cpu".into(),
+        /// Adam run: learning rate.
+        adam_lr: f64 = 0.001,
+        /// Adam run: minibatch size.
+        adam_batch: usize = 128,
+        /// Adam run: epochs.
+        adam_epochs: usize = 10,
+        /// Adam run: the last training images held out for validation.
+        adam_valid: usize = 6_000,
     }
 }
 
 impl Config {
-    /// The full lecture run fits in CI (about 1 s per epoch and model on 2 cores).
+    /// The full lecture run fits in CI (about 1 s per epoch and model on 2 cores; the
+    /// Adam run's 10 epochs a few seconds each).
     pub fn ci() -> Self {
         Self::lecture()
     }
@@ -75,79 +92,233 @@ pub fn gradient_at(p: f64) -> (f64, f64) {
     (out[0], out[1])
 }
 
-/// Trains both models and reports the lecture's numbers.
-pub fn run(c: &Config) -> Result<Report> {
-    let clock = Instant::now();
-    let mut report = Report::new("sigmoid-vs-softmax");
-    report.settings = c.to_params().entries();
+/// The lecture's numbers (targets.md): (label, lecture value, metric it compares with).
+const LECTURE: [(&str, &str, &str); 16] = [
+    ("sigmoid + MSE: first minibatch cost", "0.2527", "mse_first_minibatch_cost"),
+    ("sigmoid + MSE: train cost, epoch 1", "0.0881", "mse_train_cost_epoch1"),
+    ("sigmoid + MSE: train cost, epoch 10", "0.0502", "mse_train_cost_epoch10"),
+    ("sigmoid + MSE: train cost, epoch 50", "0.0220", "mse_train_cost_epoch50"),
+    ("sigmoid + MSE: train cost, epoch 100", "0.0171", "mse_train_cost_epoch100"),
+    ("sigmoid + MSE: train accuracy (%)", "90.79", "mse_train_accuracy"),
+    ("sigmoid + MSE: test accuracy (%)", "91.32", "mse_test_accuracy"),
+    ("softmax + CE: first minibatch cost", "2.5084", "ce_first_minibatch_cost"),
+    ("softmax + CE: train cost, epoch 1", "0.4979", "ce_train_cost_epoch1"),
+    ("softmax + CE: train cost, epoch 10", "0.2257", "ce_train_cost_epoch10"),
+    ("softmax + CE: train cost, epoch 50", "0.0854", "ce_train_cost_epoch50"),
+    ("softmax + CE: train cost, epoch 100", "0.0436", "ce_train_cost_epoch100"),
+    ("softmax + CE: train accuracy (%)", "99.00", "ce_train_accuracy"),
+    ("softmax + CE: test accuracy (%)", "97.61", "ce_test_accuracy"),
+    ("Adam: validation accuracy, epoch 1 (%)", "92.77", "adam_valid_accuracy_epoch1"),
+    ("Adam: validation accuracy, last epoch (%)", "96.97", "adam_valid_accuracy_last"),
+];
+
+/// The lecture's Adam run's test accuracy (its row of [`report`]'s table is added last).
+const LECTURE_ADAM_TEST: &str = "96.35";
+
+/// The loaders of the SGD comparison: the training images shuffled with the seed in
+/// minibatches of `batch`, and the 10,000 test images.
+pub struct Data {
+    /// Training minibatches.
+    pub train: DataLoader,
+    /// Test images, 1,000 per batch.
+    pub test: DataLoader,
+}
+
+/// Step 1: MNIST with pixels in [0, 1] (the first `train_size` training images, 0 = all).
+///
+/// ```no_run
+/// use tchlab::experiments::sigmoid_vs_softmax::{Config, data};
+/// let d = data(&Config::lecture())?;
+/// assert_eq!(d.train.len(), 600); // minibatches per epoch
+/// # anyhow::Ok(())
+/// ```
+pub fn data(c: &Config) -> Result<Data> {
     let device = crate::env::device(&c.device)?;
-    let data = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
-    let train = DataLoader::new(data.train, c.batch)?.shuffle(c.seed).device(device);
-    let test = DataLoader::new(data.test, 1000)?.device(device);
-    let model = MlpConfig::new(784, &[c.hidden], 10)
+    let splits = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
+    Ok(Data {
+        train: DataLoader::new(splits.train, c.batch)?.shuffle(c.seed).device(device),
+        test: DataLoader::new(splits.test, 1000)?.device(device),
+    })
+}
+
+/// Step 2: the lecture's network, 784 → `hidden` (sigmoid) → 10, weights N(0, `init_std`),
+/// biases 0.
+///
+/// ```
+/// use tchlab::experiments::sigmoid_vs_softmax::{Config, model};
+/// assert_eq!(model(&Config::lecture()).layer_sizes(), vec![784, 100, 10]);
+/// ```
+pub fn model(c: &Config) -> MlpConfig {
+    MlpConfig::new(784, &[c.hidden], 10)
         .activation(Activation::Sigmoid)
         .weight_init(Init::Normal { mean: 0.0, std: c.init_std })
-        .bias_init(Init::Zeros);
-    let mut rows = Vec::new();
-    for (name, loss) in [("mse", Loss::SigmoidMse), ("ce", Loss::CrossEntropy)] {
-        println!("== {} ==", if loss == Loss::SigmoidMse { "sigmoid + MSE" } else { "softmax + cross-entropy" });
-        let tc = TrainConfig::sgd(c.lr, c.epochs).loss(loss).seed(c.seed);
-        let (_, history, test_acc) = train_mlp(&model, c.seed, &train, None, &test, tc)?;
-        let train_acc = 100.0 * history.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN);
-        report.metric(&format!("{name}_first_minibatch_cost"), history.minibatch_loss[0]);
-        let mut costs = Vec::new();
+        .bias_init(Init::Zeros)
+}
+
+/// The name of a loss as the lecture writes it.
+fn loss_name(loss: Loss) -> &'static str {
+    if loss == Loss::SigmoidMse { "sigmoid + MSE" } else { "softmax + cross-entropy" }
+}
+
+/// Steps 3 and 4: trains [`model`] with `loss` (the lecture's [`Loss::SigmoidMse`] or
+/// [`Loss::CrossEntropy`]) by SGD and measures its test accuracy; prints one line per epoch.
+///
+/// ```no_run
+/// use tchlab::experiments::sigmoid_vs_softmax::{Config, data, train};
+/// let c = Config { epochs: 1, ..Config::lecture() };
+/// let mse = train(&c, &data(&c)?, tchlab::train::Loss::SigmoidMse)?;
+/// assert!(mse.test_accuracy > 10.0);
+/// # anyhow::Ok(())
+/// ```
+pub fn train(c: &Config, data: &Data, loss: Loss) -> Result<Trained> {
+    println!("== {} ==", loss_name(loss));
+    let tc = TrainConfig::sgd(c.lr, c.epochs).loss(loss).seed(c.seed);
+    fit_and_test(&model(c), c.seed, &data.train, None, &data.test, tc)
+}
+
+/// The loaders of the Adam run: the first 54,000 training images (all but `adam_valid`)
+/// shuffled in minibatches of `adam_batch`, the last `adam_valid` for validation, and
+/// the test images.
+pub struct AdamData {
+    /// Training minibatches.
+    pub train: DataLoader,
+    /// Validation images (the end of the training file).
+    pub valid: DataLoader,
+    /// Test images.
+    pub test: DataLoader,
+}
+
+/// Step 5a: MNIST split for the Adam run, pixels in [0, 1].
+///
+/// ```no_run
+/// use tchlab::experiments::sigmoid_vs_softmax::{Config, adam_data};
+/// let d = adam_data(&Config::lecture())?;
+/// assert_eq!((d.train.examples_per_epoch(), d.valid.examples_per_epoch()), (54_000, 6_000));
+/// # anyhow::Ok(())
+/// ```
+pub fn adam_data(c: &Config) -> Result<AdamData> {
+    anyhow::ensure!(c.adam_valid > 0, "adam_valid = 0: the Adam run needs validation images (the lecture: 6000)");
+    let device = crate::env::device(&c.device)?;
+    let splits = mnist_splits(MnistKind::Digits, Scaling::Unit, 0, c.adam_valid)?;
+    let valid = splits.valid.ok_or_else(|| anyhow::anyhow!("no validation images"))?;
+    Ok(AdamData {
+        train: DataLoader::new(splits.train, c.adam_batch)?.shuffle(c.seed).device(device),
+        valid: DataLoader::new(valid, 1000)?.device(device),
+        test: DataLoader::new(splits.test, 1000)?.device(device),
+    })
+}
+
+/// The Adam run's network: 784 → `hidden` (sigmoid) → 10 with PyTorch's default
+/// `Linear` init ([`Init::Default`]), as the lecture's Adam notebook leaves it.
+///
+/// ```
+/// use tchlab::experiments::sigmoid_vs_softmax::{Config, adam_model};
+/// assert_eq!(adam_model(&Config::lecture()).weight_init, tchlab::model::Init::Default);
+/// ```
+pub fn adam_model(c: &Config) -> MlpConfig {
+    MlpConfig::new(784, &[c.hidden], 10).activation(Activation::Sigmoid)
+}
+
+/// Step 5b: trains [`adam_model`] with softmax + cross-entropy and Adam (`adam_lr`,
+/// `adam_epochs`), validating after every epoch; prints one line per epoch.
+///
+/// ```no_run
+/// use tchlab::experiments::sigmoid_vs_softmax::{Config, adam_data, train_adam};
+/// let c = Config { adam_epochs: 1, ..Config::lecture() };
+/// let adam = train_adam(&c, &adam_data(&c)?)?;
+/// assert!(adam.history.at("valid", 1).is_some());
+/// # anyhow::Ok(())
+/// ```
+pub fn train_adam(c: &Config, data: &AdamData) -> Result<Trained> {
+    println!("== sigmoid hidden layer, softmax + cross-entropy, Adam ==");
+    let tc = TrainConfig::adam(c.adam_lr, c.adam_epochs).seed(c.seed);
+    fit_and_test(&adam_model(c), c.seed, &data.train, Some(&data.valid), &data.test, tc)
+}
+
+/// Step 6: the lecture's numbers from the three trained models: metrics (RESULT lines),
+/// the table `lecture_vs_ours`, and the figures `loss_curves`, `accuracy_curves`,
+/// `minibatch_loss_ce`, `adam_validation` and `flat_gradient`.
+pub fn report(c: &Config, mse: &Trained, ce: &Trained, adam: &Trained) -> Report {
+    let mut report = Report::new("sigmoid-vs-softmax");
+    report.settings = c.to_params().entries();
+    for (name, t) in [("mse", mse), ("ce", ce)] {
+        report.metric(
+            &format!("{name}_first_minibatch_cost"),
+            t.history.minibatch_loss.first().copied().unwrap_or(f64::NAN),
+        );
         for e in [1, 10, 50, 100] {
-            if let Some(r) = history.at("train", e) {
+            if let Some(r) = t.history.at("train", e) {
                 report.metric(&format!("{name}_train_cost_epoch{e}"), r.loss);
-                costs.push(format!("{:.4}", r.loss));
             }
         }
+        let train_acc = 100.0 * t.history.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN);
         report.metric(&format!("{name}_train_accuracy"), train_acc);
-        report.metric(&format!("{name}_test_accuracy"), test_acc);
-        rows.push(vec![
-            if loss == Loss::SigmoidMse { "sigmoid + MSE".to_string() } else { "softmax + CE".to_string() },
-            format!("{:.4}", history.minibatch_loss[0]),
-            costs.join(" / "),
-            format!("{train_acc:.2}"),
-            format!("{test_acc:.2}"),
-        ]);
-        report.histories.push((name.to_string(), history));
+        report.metric(&format!("{name}_test_accuracy"), t.test_accuracy);
+        report.histories.push((name.to_string(), t.history.clone()));
     }
-    report.tables.push((
-        "summary".into(),
-        Table::from_rows(
-            &["model", "first minibatch cost", "train cost (epochs 1/10/50/100)", "train acc (%)", "test acc (%)"],
-            rows,
-        ),
+    let valid_acc = |e: Option<&crate::train::EpochRecord>| 100.0 * e.map(|r| r.accuracy).unwrap_or(f64::NAN);
+    report.metric("adam_valid_accuracy_epoch1", valid_acc(adam.history.at("valid", 1)));
+    report.metric("adam_valid_accuracy_last", valid_acc(adam.history.last("valid")));
+    report.metric("adam_test_accuracy", adam.test_accuracy);
+    report.histories.push(("adam".to_string(), adam.history.clone()));
+    flat_gradient(&mut report);
+    let mut rows: Vec<Vec<String>> = LECTURE
+        .iter()
+        .filter_map(|(label, lecture, key)| {
+            let digits = if lecture.contains('.') { lecture.len() - lecture.find('.')? - 1 } else { 0 };
+            report.get(key).map(|v| vec![label.to_string(), lecture.to_string(), format!("{v:.digits$}")])
+        })
+        .collect();
+    rows.push(vec!["Adam: test accuracy (%)".into(), LECTURE_ADAM_TEST.into(), format!("{:.2}", adam.test_accuracy)]);
+    report.tables.push(("lecture_vs_ours".into(), Table::from_rows(&["", "lecture", "tchlab"], rows)));
+    let runs = [("sigmoid+MSE", &mse.history), ("softmax+CE", &ce.history)];
+    report.figures.push(("loss_curves".into(), Figure::curves("Training loss per epoch", &runs, "loss")));
+    report.figures.push(("accuracy_curves".into(), Figure::curves("Training accuracy per epoch", &runs, "accuracy")));
+    report.figures.push(("minibatch_loss_ce".into(), Figure::minibatch_loss(&ce.history, 100)));
+    report.figures.push((
+        "adam_validation".into(),
+        Figure::curves("Adam, 784-100 (sigmoid)-10: accuracy per epoch", &[("Adam", &adam.history)], "accuracy"),
     ));
-    // The flat-gradient problem.
-    // p from 1e-5 to 10^-0.5 (at p = 1 both gradients are 0, which a log axis cannot show).
-    let ps: Vec<f64> = (0..10).map(|k| 10f64.powf(-5.0 + 0.5 * k as f64)).collect();
-    let grads: Vec<(f64, f64, f64)> = ps.iter().map(|&p| (p, gradient_at(p).0, gradient_at(p).1)).collect();
+    report.figures.push(("flat_gradient".into(), flat_gradient_figure()));
+    report
+}
+
+/// Records the gradients of both losses at p = 1e-5 (the flat-gradient problem).
+fn flat_gradient(report: &mut Report) {
     let (mse_g, ce_g) = gradient_at(1e-5);
     report.metric("grad_true_logit_mse_p1e-5", mse_g);
     report.metric("grad_true_logit_ce_p1e-5", ce_g);
-    let h = |n: &str| report.history(n).cloned().unwrap_or_default();
-    let (mse_h, ce_h) = (h("mse"), h("ce"));
-    let grad_fig = Figure::lines(
+}
+
+/// |∂loss/∂z_true| of both losses for p from 1e-5 to 10^-0.5 (at p = 1 both gradients
+/// are 0, which a log axis cannot show).
+fn flat_gradient_figure() -> Figure {
+    let grads: Vec<(f64, f64, f64)> = (0..10)
+        .map(|k| 10f64.powf(-5.0 + 0.5 * k as f64))
+        .map(|p| {
+            let (mse, ce) = gradient_at(p);
+            (p.log10(), mse.abs().log10(), ce.abs().log10())
+        })
+        .collect();
+    Figure::lines(
         "|∂loss/∂z_true| when the true class gets probability p (both axes log10)",
         "log10 p",
         "log10 |gradient|",
         vec![
-            Series::line("sigmoid + MSE", grads.iter().map(|g| (g.0.log10(), g.1.abs().log10())).collect()),
-            Series::line("softmax + CE", grads.iter().map(|g| (g.0.log10(), g.2.abs().log10())).collect()),
+            Series::line("sigmoid + MSE", grads.iter().map(|g| (g.0, g.1)).collect()),
+            Series::line("softmax + CE", grads.iter().map(|g| (g.0, g.2)).collect()),
         ],
-    );
-    report.figures.push((
-        "loss_curves".into(),
-        Figure::curves("Training loss per epoch", &[("sigmoid+MSE", &mse_h), ("softmax+CE", &ce_h)], "loss"),
-    ));
-    report.figures.push((
-        "accuracy_curves".into(),
-        Figure::curves("Training accuracy per epoch", &[("sigmoid+MSE", &mse_h), ("softmax+CE", &ce_h)], "accuracy"),
-    ));
-    report.figures.push(("flat_gradient".into(), grad_fig));
-    report.figures.push(("minibatch_loss_ce".into(), Figure::minibatch_loss(&ce_h, 100)));
+    )
+}
+
+/// Runs every step in order: both SGD models, the Adam run, and the report.
+pub fn run(c: &Config) -> Result<Report> {
+    let clock = Instant::now();
+    let sgd_data = data(c)?;
+    let mse = train(c, &sgd_data, Loss::SigmoidMse)?;
+    let ce = train(c, &sgd_data, Loss::CrossEntropy)?;
+    let adam = train_adam(c, &adam_data(c)?)?;
+    let mut report = report(c, &mse, &ce, &adam);
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
 }
