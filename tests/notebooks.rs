@@ -74,13 +74,14 @@ fn lecture_notebooks_run_clean() {
 }
 
 /// The experiments whose notebook prints their numbers, and that notebook.
-const CLI_NOTEBOOK_PAIRS: [(&str, &str); 13] = [
+const CLI_NOTEBOOK_PAIRS: [(&str, &str); 14] = [
     ("architecture", "01-mlp-architecture"),
     ("activations", "02-activation-functions"),
     ("xor", "03-xor"),
     ("sigmoid-vs-softmax", "04-sigmoid-mse-vs-softmax-ce"),
     ("dead-relu", "05-dead-relus"),
     ("wide-vs-deep", "06-wide-vs-deep"),
+    ("fashion-inits", "06-wide-vs-deep"),
     ("failure-cases", "07-failure-cases-and-overfitting"),
     ("custom-loader", "08-custom-data-loader"),
     ("cats-dogs", "09-cats-and-dogs"),
