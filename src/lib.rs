@@ -67,7 +67,9 @@ pub mod prelude {
     pub use crate::metrics::{Interpretation, Predictions};
     pub use crate::model::{Activation, Cnn, CnnConfig, Init, Mlp, MlpConfig, Network};
     pub use crate::plot::{Figure, Series};
-    pub use crate::train::{History, Loss, LrSchedule, OptimizerKind, TrainConfig, Trainer, evaluate};
+    pub use crate::train::{
+        History, LayerGradients, Loss, LrSchedule, OptimizerKind, TrainConfig, Trainer, evaluate, layer_gradients,
+    };
     pub use anyhow::{Context, Result, bail};
     pub use tch::{self, Device, Kind, Tensor};
 }

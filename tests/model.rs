@@ -388,3 +388,34 @@ fn the_loss_along_a_line_is_flat_for_one_model_and_a_permutation_keeps_the_funct
     let other = Mlp::new(&MlpConfig::new(2, &[5], 2), 1).unwrap();
     assert!(format!("{:#}", Line::between(&a, &other).err().unwrap()).contains("differ"));
 }
+
+#[test]
+fn layer_gradients_match_backward_and_leave_the_model_unchanged() {
+    let _rng = common::torch_rng();
+    let model = Mlp::new(&MlpConfig::new(6, &[5, 4], 3).activation(Activation::Tanh), 3).unwrap();
+    let x = Tensor::randn([7, 6], tch::kind::FLOAT_CPU);
+    let y = Tensor::from_slice(&[0i64, 1, 2, 0, 1, 2, 0]);
+    let before: Vec<Tensor> = model.layers().iter().map(|l| l.ws.copy()).collect();
+    let g = layer_gradients(&model, &x, &y, Loss::CrossEntropy).unwrap();
+    assert_eq!((g.weights.len(), g.activations.len()), (3, 2));
+    // No .grad() was written and no weight moved.
+    for (l, w0) in model.layers().iter().zip(&before) {
+        assert!(!l.ws.grad().defined());
+        assert!(l.ws.equal(w0));
+    }
+    // The weight gradients are those of loss.backward().
+    let loss = Loss::CrossEntropy.compute(&model.forward(&x), &y).unwrap();
+    assert!((loss.double_value(&[]) - g.loss).abs() < 1e-6);
+    loss.backward();
+    for (l, norm) in model.layers().iter().zip(&g.weights) {
+        assert!((l.ws.grad().norm().double_value(&[]) - norm).abs() < 1e-6 * norm.max(1.0));
+    }
+    // The last hidden layer's output gradient is W_outᵀ (softmax − onehot) / n.
+    let (logits, hidden) = model.forward_hidden(&x);
+    let delta = (logits.softmax(-1, Kind::Float) - y.one_hot(3).to_kind(Kind::Float)) / 7.0;
+    let expected = delta.matmul(&model.layers()[2].ws).norm().double_value(&[]);
+    assert_eq!(hidden.len(), 2);
+    assert!((expected - g.activations[1]).abs() < 1e-6);
+    // Mismatched inputs and labels are an error, not a panic.
+    assert!(layer_gradients(&model, &x, &y.narrow(0, 0, 3), Loss::CrossEntropy).is_err());
+}

@@ -81,6 +81,7 @@ const CLI_NOTEBOOK_PAIRS: [(&str, &str); 14] = [
     ("sigmoid-vs-softmax", "04-sigmoid-mse-vs-softmax-ce"),
     ("dead-relu", "05-dead-relus"),
     ("wide-vs-deep", "06-wide-vs-deep"),
+    ("fashion-inits", "06-wide-vs-deep"),
     ("failure-cases", "07-failure-cases-and-overfitting"),
     ("custom-loader", "08-custom-data-loader"),
     ("cats-dogs", "09-cats-and-dogs"),

@@ -86,6 +86,14 @@ for tool in nasm; do
     fi
 done
 
+# 3b. Fashion-MNIST for notebook 06 (Debian's dataset-fashion-mnist, the mirror CI and
+#     TCHLAB_FASHION_MNIST_MIRROR point at), when the system can install it.
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    t0=$(now)
+    (apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; }) \
+        && phase fashion-mnist "installed in $(( $(now) - t0 ))s" || phase fashion-mnist "not installed (notebook 06 then downloads it)"
+fi
+
 # 4. evcxr_jupyter, the kernel.
 t0=$(now)
 # evcxr_jupyter has no --version: ask cargo which version it installed.

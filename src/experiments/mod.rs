@@ -14,6 +14,7 @@ pub mod custom_loader;
 pub mod dead_relu;
 pub mod double_descent;
 pub mod failure_cases;
+pub mod fashion_inits;
 pub mod overfitting_time;
 mod params;
 mod report;
@@ -83,7 +84,12 @@ pub fn all() -> Vec<Experiment> {
         experiment!(
             wide_vs_deep,
             "wide-vs-deep",
-            "equal parameter budgets, wide vs deep; gradient norms per layer with sigmoid vs ReLU"
+            "equal parameter budgets, wide vs deep; gradient norms per layer at init: sigmoid vs ReLU, default vs Kaiming vs N(0, 1)"
+        ),
+        experiment!(
+            fashion_inits,
+            "fashion-inits",
+            "Fashion-MNIST 784-75-50-25-10: tanh with U(0, 1) weights never learns, tanh and ReLU with the default init do"
         ),
         experiment!(
             failure_cases,

@@ -1,20 +1,26 @@
 //! Wide vs deep: MLPs with (about) the same number of parameters, one wide hidden layer
-//! vs several narrow ones; and gradient norms per layer as depth grows, sigmoid vs ReLU.
+//! vs several narrow ones; and the gradient per layer of an 8-hidden-layer MLP at
+//! initialisation, with sigmoid vs ReLU and with three weight inits.
+//!
+//! The steps, each a function the notebook calls on its own: [`data`], [`model`] (one
+//! depth at the budget), [`train`] (one depth), [`gradient_cases`] and [`gradients`]
+//! (one activation and init), then [`report`]. [`run`] is exactly these steps in order.
 
 use std::time::Instant;
 
 use anyhow::Result;
 
-use super::{List, Report, mnist_splits, train_mlp};
+use super::{List, Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling};
 use crate::display::Table;
-use crate::model::{Activation, Mlp, MlpConfig};
+use crate::model::{Activation, Init, Mlp, MlpConfig};
 use crate::plot::{Figure, Series};
-use crate::train::{GradNorms, TrainConfig, Trainer};
+use crate::train::{LayerGradients, Loss, TrainConfig, layer_gradients};
 
 super::settings! {
     /// Settings: depths 1, 2, 4, 8 with about 100,000 parameters each, ReLU, SGD 0.1,
-    /// batch 64; gradient norms of an 8-hidden-layer MLP of width 64.
+    /// batch 64; gradients of an 8-hidden-layer MLP of width 64 at initialisation, on
+    /// the first 1,000 training images.
     ///
     /// ```
     /// let c = tchlab::experiments::wide_vs_deep::Config::lecture();
@@ -36,10 +42,14 @@ super::settings! {
         epochs: usize = 5,
         /// Training images (0: all 60,000).
         train_size: usize = 0,
-        /// Hidden layers of the gradient-norm model.
+        /// Hidden layers of the gradient model.
         grad_depth: usize = 8,
-        /// Width of the gradient-norm model.
+        /// Width of the gradient model.
         grad_width: i64 = 64,
+        /// Training images the gradients are taken on (the first ones).
+        grad_images: usize = 1000,
+        /// Standard deviation of the N(0, std²) weights that make ReLU gradients explode.
+        explode_std: f64 = 1.0,
         /// Seed.
         seed: u64 = 1,
     }
@@ -64,62 +74,175 @@ pub fn width_for_budget(depth: usize, budget: i64) -> i64 {
     (1..4096).min_by_key(|&h| (params(h) - budget).abs()).unwrap_or(1)
 }
 
-/// Trains each depth and measures gradient norms per layer.
-pub fn run(c: &Config) -> Result<Report> {
-    let clock = Instant::now();
+/// The data of every step: MNIST in [0, 1], shuffled training minibatches, the test
+/// set, and the images the gradients are taken on.
+pub struct Data {
+    /// Training minibatches (shuffled with the seed).
+    pub train: DataLoader,
+    /// The 10,000 test images.
+    pub test: DataLoader,
+    /// The first `grad_images` training images and their labels.
+    pub probe: (tch::Tensor, tch::Tensor),
+}
+
+/// Step 1: loads MNIST (the first `train_size` training images).
+///
+/// ```no_run
+/// use tchlab::experiments::wide_vs_deep;
+/// let data = wide_vs_deep::data(&wide_vs_deep::Config::ci())?;
+/// assert_eq!(data.probe.0.size(), vec![1000, 784]);
+/// # anyhow::Ok(())
+/// ```
+pub fn data(c: &Config) -> Result<Data> {
+    let splits = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
+    let n = c.grad_images.min(crate::data::Dataset::len(&splits.train));
+    anyhow::ensure!(n > 0, "grad_images = 0: the gradients need at least one image (e.g. --set grad_images=1000)");
+    let probe = crate::data::Dataset::batch(&splits.train, &(0..n).collect::<Vec<_>>(), 0)?;
+    Ok(Data {
+        train: DataLoader::new(splits.train, c.batch)?.shuffle(c.seed),
+        test: DataLoader::new(splits.test, 1000)?,
+        probe: (probe.0.flatten(1, -1), probe.1),
+    })
+}
+
+/// Step 2: the MLP with `depth` equal hidden layers at the parameter budget.
+///
+/// ```
+/// use tchlab::experiments::wide_vs_deep;
+/// let m = wide_vs_deep::model(&wide_vs_deep::Config::lecture(), 2);
+/// assert_eq!(m.describe(), "784-110-110-10 relu");
+/// ```
+pub fn model(c: &Config, depth: usize) -> MlpConfig {
+    MlpConfig::new(784, &vec![width_for_budget(depth, c.budget); depth], 10).activation(c.activation)
+}
+
+/// Step 3: trains the MLP of [`model`] with `depth` hidden layers (SGD, `epochs`) and
+/// measures its test accuracy.
+pub fn train(c: &Config, data: &Data, depth: usize) -> Result<Trained> {
+    let config = model(c, depth);
+    println!("== {} ({} parameters) ==", config.describe(), config.parameter_count());
+    fit_and_test(&config, c.seed, &data.train, None, &data.test, TrainConfig::sgd(c.lr, c.epochs).seed(c.seed))
+}
+
+/// One activation and weight init of the gradient model, with the name its results carry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradientCase {
+    /// Prefix of its results, e.g. `relu_kaiming`.
+    pub name: String,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Weight init (biases keep PyTorch's default).
+    pub init: Init,
+}
+
+/// The four cases of the gradient step: sigmoid and ReLU with PyTorch's default init,
+/// ReLU with Kaiming (He) normal weights, and ReLU with N(0, `explode_std`²) weights.
+///
+/// ```
+/// use tchlab::experiments::wide_vs_deep;
+/// let cases = wide_vs_deep::gradient_cases(&wide_vs_deep::Config::lecture());
+/// let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+/// assert_eq!(names, ["sigmoid", "relu", "relu_kaiming", "relu_normal"]);
+/// ```
+pub fn gradient_cases(c: &Config) -> Vec<GradientCase> {
+    let case = |name: &str, activation, init| GradientCase { name: name.into(), activation, init };
+    vec![
+        case("sigmoid", Activation::Sigmoid, Init::Default),
+        case("relu", Activation::Relu, Init::Default),
+        case("relu_kaiming", Activation::Relu, Init::KaimingNormal),
+        case("relu_normal", Activation::Relu, Init::Normal { mean: 0.0, std: c.explode_std }),
+    ]
+}
+
+/// Step 5: the gradient model (`grad_depth` hidden layers of `grad_width`) of `case`,
+/// freshly initialised with the seed, and its gradient per layer on the probe images
+/// (cross-entropy; no training step).
+pub fn gradients(c: &Config, data: &Data, case: &GradientCase) -> Result<LayerGradients> {
+    let config =
+        MlpConfig::new(784, &vec![c.grad_width; c.grad_depth], 10).activation(case.activation).weight_init(case.init);
+    let model = Mlp::new(&config, c.seed)?;
+    let g = layer_gradients(&model, &data.probe.0, &data.probe.1, Loss::CrossEntropy)?;
+    let show = |v: &[f64]| v.iter().map(|v| format!("{v:.1e}")).collect::<Vec<_>>().join(" ");
+    println!("{:<13} {} | loss {:.3}", case.name, config.describe(), g.loss);
+    println!("  ‖∂L/∂W‖ per layer: {}", show(&g.weights));
+    println!("  ‖∂L/∂h‖ per layer: {}", show(&g.activations));
+    Ok(g)
+}
+
+/// One figure of gradient norms per layer (log10), one line per case.
+fn gradient_figure(c: &Config, gradients: &[(GradientCase, LayerGradients)], activations: bool) -> Figure {
+    let series = gradients
+        .iter()
+        .map(|(case, g)| {
+            let v = if activations { &g.activations } else { &g.weights };
+            let points = v.iter().enumerate().map(|(l, v)| ((l + 1) as f64, v.max(1e-30).log10())).collect();
+            Series::line(&case.name, points)
+        })
+        .collect();
+    let (what, y) = if activations { ("output", "log10 ‖∂L/∂h‖") } else { ("weight", "log10 ‖∂L/∂W‖") };
+    Figure::lines(
+        &format!("Gradient per layer's {what} at initialisation ({} hidden layers)", c.grad_depth),
+        "layer (input → output)",
+        y,
+        series,
+    )
+}
+
+/// Step 6: the results, the models table, the accuracy curves and the gradient figures.
+pub fn report(c: &Config, trained: &[&Trained], gradients: &[(GradientCase, LayerGradients)]) -> Report {
     let mut report = Report::new("wide-vs-deep");
     report.settings = c.to_params().entries();
-    let data = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
-    let train = DataLoader::new(data.train, c.batch)?.shuffle(c.seed);
-    let test = DataLoader::new(data.test, 1000)?;
     let mut rows = Vec::new();
-    let mut runs = Vec::new();
-    for &d in &c.depths.0 {
-        let w = width_for_budget(d, c.budget);
-        let cfg = MlpConfig::new(784, &vec![w; d], 10).activation(c.activation);
-        println!("== {} ({} parameters) ==", cfg.describe(), cfg.parameter_count());
-        let (_, h, acc) = train_mlp(&cfg, c.seed, &train, None, &test, TrainConfig::sgd(c.lr, c.epochs).seed(c.seed))?;
-        report.metric(&format!("depth{d}_test_accuracy"), acc);
-        report.metric(&format!("depth{d}_parameters"), cfg.parameter_count() as f64);
-        rows.push(vec![d.to_string(), w.to_string(), cfg.parameter_count().to_string(), format!("{acc:.2}")]);
-        runs.push((format!("{d}×{w}"), h));
+    for t in trained {
+        let m = t.model.config();
+        let (d, w) = (m.hidden.len(), m.hidden.first().copied().unwrap_or(0));
+        report.metric(&format!("depth{d}_test_accuracy"), t.test_accuracy);
+        report.metric(&format!("depth{d}_parameters"), m.parameter_count() as f64);
+        rows.push(vec![
+            d.to_string(),
+            w.to_string(),
+            m.parameter_count().to_string(),
+            format!("{:.2}", t.test_accuracy),
+        ]);
+        report.histories.push((format!("{d}×{w}"), t.history.clone()));
     }
     report
         .tables
         .push(("models".into(), Table::from_rows(&["hidden layers", "width", "parameters", "test acc (%)"], rows)));
-    let refs: Vec<(&str, &crate::train::History)> = runs.iter().map(|(n, h)| (n.as_str(), h)).collect();
-    report.figures.push(("accuracy".into(), Figure::curves("Same budget, different depth", &refs, "accuracy")));
-    // Vanishing gradients: mean gradient norm per layer over the first epoch.
-    let mut series = Vec::new();
-    for act in [Activation::Sigmoid, Activation::Relu] {
-        let cfg = MlpConfig::new(784, &vec![c.grad_width; c.grad_depth], 10).activation(act);
-        let mut model = Mlp::new(&cfg, c.seed)?;
-        let mut trainer = Trainer::new(TrainConfig::sgd(c.lr, 1).seed(c.seed).quiet()).hook(GradNorms::default());
-        let h = trainer.fit(&mut model, &train, None)?;
-        let norms = h.series.get("grad_norm").and_then(|v| v.first().cloned()).unwrap_or_default();
-        if let (Some(first), Some(last)) = (norms.first(), norms.last()) {
-            report.metric(&format!("{}_grad_ratio_first_to_last", act.name()), first / last);
-        }
-        println!(
-            "{}: gradient norm per layer {:?}",
-            act.name(),
-            norms.iter().map(|v| format!("{v:.2e}")).collect::<Vec<_>>()
-        );
-        series.push(Series::line(
-            act.name(),
-            norms.iter().enumerate().map(|(l, v)| ((l + 1) as f64, v.max(1e-12).log10())).collect(),
-        ));
+    let refs: Vec<(&str, &crate::train::History)> = report.histories.iter().map(|(n, h)| (n.as_str(), h)).collect();
+    let curves = Figure::curves("Same budget, different depth", &refs, "accuracy");
+    report.figures.push(("accuracy".into(), curves));
+    let mut rows = Vec::new();
+    for (case, g) in gradients {
+        report.metric(&format!("{}_grad_ratio_first_to_last", case.name), g.weight_ratio());
+        report.metric(&format!("{}_backprop_ratio_first_to_last", case.name), g.activation_ratio());
+        report.metric(&format!("{}_grad_first_layer", case.name), g.weights.first().copied().unwrap_or(f64::NAN));
+        let e = |v: f64| format!("{v:.2e}");
+        rows.push(vec![
+            case.name.clone(),
+            case.init.to_string(),
+            e(g.weights.first().copied().unwrap_or(f64::NAN)),
+            e(g.weight_ratio()),
+            e(g.activation_ratio()),
+        ]);
     }
-    report.figures.push((
-        "gradient_norms".into(),
-        Figure::lines(
-            &format!("Gradient norm per layer ({} hidden layers)", c.grad_depth),
-            "layer (input → output)",
-            "log10 ‖∂L/∂W‖",
-            series,
-        ),
-    ));
-    report.histories = runs;
+    let header = ["case", "weight init", "‖∂L/∂W₁‖", "‖∂L/∂W₁‖ / ‖∂L/∂W_last‖", "‖∂L/∂h₁‖ / ‖∂L/∂h_last‖"];
+    report.tables.push(("gradients".into(), Table::from_rows(&header, rows)));
+    report.figures.push(("gradient_norms".into(), gradient_figure(c, gradients, false)));
+    report.figures.push(("backprop_norms".into(), gradient_figure(c, gradients, true)));
+    report
+}
+
+/// All steps in order: data, one training per depth, the gradients of every case, the report.
+pub fn run(c: &Config) -> Result<Report> {
+    let clock = Instant::now();
+    let data = data(c)?;
+    let trained = c.depths.0.iter().map(|&d| train(c, &data, d)).collect::<Result<Vec<_>>>()?;
+    let gradients = gradient_cases(c)
+        .into_iter()
+        .map(|case| Ok((case.clone(), gradients(c, &data, &case)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut report = report(c, &trained.iter().collect::<Vec<_>>(), &gradients);
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -2,6 +2,7 @@
 
 mod checkpoint;
 mod fused;
+mod gradients;
 mod history;
 mod loss;
 mod optim;
@@ -9,6 +10,7 @@ mod trainer;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint};
 pub use fused::fused_step_blocker;
+pub use gradients::{LayerGradients, layer_gradients};
 pub use history::{EpochRecord, History};
 pub use loss::Loss;
 pub use optim::{LrSchedule, OptimizerKind};

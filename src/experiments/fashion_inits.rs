@@ -1,0 +1,173 @@
+//! The weight init decides whether a tanh MLP learns at all: Fashion-MNIST, 784-75-50-25-10,
+//! tanh with U(0, 1) weights, tanh with PyTorch's default init, ReLU with the default init
+//! (the lecture's figures: 11.72 %, 87.88 %, 87.21 % test accuracy after 50 epochs).
+//!
+//! The steps: [`data`], [`model`] (one [`Run`]), [`train`] (one run), [`report`];
+//! [`run`] is exactly these steps in order.
+
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::{List, Report, Trained, fit_and_test, mnist_splits};
+use crate::data::{DataLoader, MnistKind, Scaling};
+use crate::display::Table;
+use crate::model::{Activation, Init, MlpConfig};
+use crate::plot::Figure;
+use crate::train::TrainConfig;
+
+super::settings! {
+    /// Settings: Fashion-MNIST in [0, 1], 784-75-50-25-10, SGD 0.1, batch 64, 50 epochs.
+    ///
+    /// ```
+    /// let c = tchlab::experiments::fashion_inits::Config::lecture();
+    /// assert_eq!((c.hidden.0.clone(), c.batch, c.epochs), (vec![75, 50, 25], 64, 50));
+    /// ```
+    "fashion-inits",
+    pub struct Config {
+        /// Hidden layer sizes.
+        hidden: List<i64> = List(vec![75, 50, 25]),
+        /// SGD learning rate (the lecture does not give it; its other MLPs use 0.1).
+        lr: f64 = 0.1,
+        /// Minibatch size.
+        batch: usize = 64,
+        /// Epochs.
+        epochs: usize = 50,
+        /// Training images (0: all 60,000).
+        train_size: usize = 0,
+        /// Seed.
+        seed: u64 = 1,
+    }
+}
+
+impl Config {
+    /// CI: all 60,000 training images, 3 epochs.
+    pub fn ci() -> Self {
+        Config { epochs: 3, ..Self::lecture() }
+    }
+}
+
+/// The three runs of the lecture's comparison.
+///
+/// ```
+/// use tchlab::experiments::fashion_inits::Run;
+/// assert_eq!(Run::ALL.map(|r| r.name()), ["tanh_uniform", "tanh_default", "relu_default"]);
+/// assert_eq!(Run::TanhUniform.lecture_test_accuracy(), 11.72);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Run {
+    /// tanh, weights U(0, 1) (`torch.nn.init.uniform_` with its default bounds), biases default.
+    TanhUniform,
+    /// tanh, PyTorch's default init.
+    TanhDefault,
+    /// ReLU, PyTorch's default init.
+    ReluDefault,
+}
+
+impl Run {
+    /// The runs in the lecture's order.
+    pub const ALL: [Run; 3] = [Run::TanhUniform, Run::TanhDefault, Run::ReluDefault];
+
+    /// The prefix of the run's results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Run::TanhUniform => "tanh_uniform",
+            Run::TanhDefault => "tanh_default",
+            Run::ReluDefault => "relu_default",
+        }
+    }
+
+    /// The test accuracy (%) the lecture reports after 50 epochs.
+    pub fn lecture_test_accuracy(self) -> f64 {
+        match self {
+            Run::TanhUniform => 11.72,
+            Run::TanhDefault => 87.88,
+            Run::ReluDefault => 87.21,
+        }
+    }
+}
+
+/// The training minibatches (shuffled) and the 10,000 test images.
+pub struct Data {
+    /// Training minibatches.
+    pub train: DataLoader,
+    /// Test images.
+    pub test: DataLoader,
+}
+
+/// Step 1: loads Fashion-MNIST with pixels in [0, 1] (`TCHLAB_FASHION_MNIST_MIRROR` first).
+///
+/// ```no_run
+/// use tchlab::experiments::fashion_inits;
+/// let data = fashion_inits::data(&fashion_inits::Config::ci())?;
+/// assert_eq!(data.train.batch_size(), 64);
+/// # anyhow::Ok(())
+/// ```
+pub fn data(c: &Config) -> Result<Data> {
+    let splits = mnist_splits(MnistKind::Fashion, Scaling::Unit, c.train_size, 0)?;
+    Ok(Data {
+        train: DataLoader::new(splits.train, c.batch)?.shuffle(c.seed),
+        test: DataLoader::new(splits.test, 1000)?,
+    })
+}
+
+/// Step 2: the MLP of `run`.
+///
+/// ```
+/// use tchlab::experiments::fashion_inits::{Config, Run, model};
+/// let m = model(&Config::lecture(), Run::TanhUniform);
+/// assert_eq!(m.describe(), "784-75-50-25-10 tanh");
+/// assert_eq!(m.weight_init, tchlab::model::Init::Uniform { low: 0.0, high: 1.0 });
+/// ```
+pub fn model(c: &Config, run: Run) -> MlpConfig {
+    let config = MlpConfig::new(784, &c.hidden.0, 10);
+    match run {
+        Run::TanhUniform => config.activation(Activation::Tanh).weight_init(Init::Uniform { low: 0.0, high: 1.0 }),
+        Run::TanhDefault => config.activation(Activation::Tanh),
+        Run::ReluDefault => config.activation(Activation::Relu),
+    }
+}
+
+/// Step 3: trains the MLP of `run` (SGD, `epochs`) and measures its test accuracy.
+pub fn train(c: &Config, data: &Data, run: Run) -> Result<Trained> {
+    let config = model(c, run);
+    println!("== {}: {} ({}) ==", run.name(), config.describe(), config.weight_init);
+    fit_and_test(&config, c.seed, &data.train, None, &data.test, TrainConfig::sgd(c.lr, c.epochs).seed(c.seed))
+}
+
+/// Step 4: the results (test and final training accuracy per run), the table beside the
+/// lecture's numbers, and the training-accuracy curves. `trained[k]` is the run `runs[k]`.
+pub fn report(c: &Config, runs: &[Run], trained: &[&Trained]) -> Report {
+    let mut report = Report::new("fashion-inits");
+    report.settings = c.to_params().entries();
+    let mut rows = Vec::new();
+    for (run, t) in runs.iter().zip(trained) {
+        let train_acc = 100.0 * t.history.last("train").map_or(f64::NAN, |r| r.accuracy);
+        report.metric(&format!("fashion_{}_test_accuracy", run.name()), t.test_accuracy);
+        report.metric(&format!("fashion_{}_train_accuracy", run.name()), train_acc);
+        rows.push(vec![
+            run.name().to_string(),
+            t.model.config().weight_init.to_string(),
+            format!("{:.2}", run.lecture_test_accuracy()),
+            format!("{:.2}", t.test_accuracy),
+        ]);
+        report.histories.push((run.name().to_string(), t.history.clone()));
+    }
+    let epochs = format!("test acc (%), {} epochs", c.epochs);
+    let header = ["run", "weight init", "lecture: test acc (%), 50 epochs", epochs.as_str()];
+    report.tables.push(("inits".into(), Table::from_rows(&header, rows)));
+    let refs: Vec<(&str, &crate::train::History)> = report.histories.iter().map(|(n, h)| (n.as_str(), h)).collect();
+    let curves = Figure::curves("Fashion-MNIST 784-75-50-25-10: training accuracy", &refs, "accuracy");
+    report.figures.push(("accuracy".into(), curves));
+    report
+}
+
+/// All steps in order: data, the three runs, the report.
+pub fn run(c: &Config) -> Result<Report> {
+    let clock = Instant::now();
+    let data = data(c)?;
+    let trained = Run::ALL.iter().map(|&r| train(c, &data, r)).collect::<Result<Vec<_>>>()?;
+    let mut report = report(c, &Run::ALL, &trained.iter().collect::<Vec<_>>());
+    report.seconds = clock.elapsed().as_secs_f64();
+    Ok(report)
+}
