@@ -59,7 +59,7 @@ pub fn noisy_labels(labels: &Tensor, fraction: f64, classes: i64, seed: u64) -> 
     );
     let n = original.len();
     let count = (fraction * n as f64).round() as usize;
-    let mut rng = Rng::new(crate::rng::mix(seed ^ 0x401_5E));
+    let mut rng = Rng::new(crate::rng::mix(seed ^ 0x4015E));
     let mut order: Vec<usize> = (0..n).collect();
     rng.shuffle(&mut order);
     let (mut noisy, mut changed) = (original.clone(), vec![false; n]);

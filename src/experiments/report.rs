@@ -115,7 +115,10 @@ impl Report {
     /// hands them at full precision to the notebook runner (see
     /// [`crate::display::results`]: invisible in a notebook, `RESULT` lines elsewhere).
     pub fn print(&self) {
-        println!("{} finished in {:.1}s", self.name, self.seconds);
+        match self.seconds > 0.0 {
+            true => println!("{} finished in {:.1}s", self.name, self.seconds),
+            false => println!("{}: {} results", self.name, self.metrics.len()),
+        }
         for pair in self.metrics.chunks(2) {
             let cells: Vec<String> = pair.iter().map(|(n, v)| format!("{n:<34} {:>10}", significant(*v))).collect();
             println!("  {}", cells.join("   "));
