@@ -157,3 +157,49 @@ fn relational_targets_and_one_output_per_cell_are_checked() {
         assert!(text.contains(expected), "`{expected}` was not reported:\n{text}");
     }
 }
+
+/// The notebooks in the repository carry outputs from a lecture-settings run
+/// (`make notebooks`, `make publish`): those outputs must come from the current code
+/// cells, meet the targets, and leave out the cells tagged `local-only-output`. A copy
+/// with one code cell edited, and one with outputs in a local-only cell, must fail.
+#[test]
+#[ignore = "needs the venv; `make test` runs it after `make setup`"]
+fn published_notebooks_carry_current_outputs() {
+    let python = root().join(".venv/bin/python");
+    let check = |paths: &[PathBuf]| {
+        let out = Command::new(&python)
+            .arg(root().join("tools/publish_notebooks.py"))
+            .arg("--check")
+            .args(paths)
+            .current_dir(root())
+            .output()
+            .expect("starting publish_notebooks.py");
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let (ok, text) = check(&[]);
+    println!("{text}");
+    assert!(ok, "the published notebooks are stale or miss a target:\n{text}");
+    // A published notebook, edited.
+    let published = root().join("notebooks/08-custom-data-loader.ipynb");
+    let original = std::fs::read_to_string(&published).expect("notebook 08");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let copy = dir.path().join("08-custom-data-loader.ipynb");
+    let edited = original.replacen("DataLoader::new(train.clone(), 30)", "DataLoader::new(train.clone(), 31)", 1);
+    assert_ne!(edited, original, "the cell this test edits is gone from notebook 08");
+    std::fs::write(&copy, edited).expect("writing the copy");
+    let (ok, text) = check(std::slice::from_ref(&copy));
+    assert!(!ok && text.contains("code cells changed since its outputs were made"), "{text}");
+    // Outputs in a cell tagged local-only-output.
+    let mut nb: serde_json::Value = serde_json::from_str(&original).expect("notebook JSON");
+    let cell = nb["cells"]
+        .as_array_mut()
+        .and_then(|cells| cells.iter_mut().find(|c| c["outputs"].as_array().is_some_and(|o| !o.is_empty())))
+        .expect("a cell with outputs");
+    cell["metadata"]["tags"] = serde_json::json!(["local-only-output"]);
+    std::fs::write(&copy, serde_json::to_string(&nb).expect("JSON")).expect("writing the copy");
+    let (ok, text) = check(&[copy]);
+    assert!(!ok && text.contains("is tagged local-only-output but carries outputs"), "{text}");
+}

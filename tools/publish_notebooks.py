@@ -3,10 +3,11 @@
     publish_notebooks.py RUN_DIR [NOTEBOOK ...]   copy the executed notebooks of RUN_DIR
         (a `make notebooks` run: the lecture's settings, every notebook passed) over the
         committed ones, and regenerate README.md's table "the lecture's numbers and ours"
-    publish_notebooks.py --check [NOTEBOOK ...]   fail unless every committed notebook
-        carries outputs produced from its current code cells at the lecture's settings,
-        those outputs meet notebooks/targets.json, and no cell tagged local-only-output
-        carries an output
+    publish_notebooks.py --check [NOTEBOOK ...]   fail unless every published notebook (its
+        metadata records the code its outputs came from) carries outputs produced from its
+        current code cells at the lecture's settings, those outputs meet
+        notebooks/targets.json, and no cell tagged local-only-output carries an output;
+        notebooks never published are listed
 
 A committed notebook records in its metadata (`tchlab`) the SHA-256 of its code cells when
 its outputs were made: edit a code cell and the check fails until the notebook is run and
@@ -67,14 +68,10 @@ def publish(run_dir, notebooks, targets):
             cell.outputs = [] if local_only(cell) else ran.outputs
             cell.execution_count = ran.execution_count
             cell.metadata.pop("execution", None)
-        source.metadata["tchlab"] = {
-            "outputs": "the lecture's settings",
-            "code_sha256": code_sha256(source),
-            "seconds": run["seconds"],
-        }
+        source.metadata["tchlab"] = {"outputs": "the lecture's settings", "code_sha256": code_sha256(source)}
         nbformat.write(source, path)
         results[path.stem] = run["results"]
-        print(f"published {path} ({run['seconds']:.0f} s at the lecture's settings)")
+        print(f"published {path} (outputs from the lecture's settings)")
     readme = ROOT / "README.md"
     text = readme.read_text()
     if README_BEGIN in text and README_END in text:
@@ -96,12 +93,15 @@ def committed_results(targets):
     return out
 
 
-def fmt(v):
+def fmt(v, quantity):
+    """Percentages with 2 decimals, counts as whole numbers, other values with 4."""
     if v is None:
-        return "—"
-    if abs(v) >= 100 or v == int(v):
-        return f"{v:.2f}" if abs(v) < 1000 else f"{v:.0f}"
-    return f"{v:.4g}"
+        return "not published yet"
+    if "%" in quantity:
+        return f"{v:.2f}"
+    if v == int(v) and abs(v) < 1e6:
+        return f"{int(v)}"
+    return f"{v:.4f}"
 
 
 def lecture_table(targets, results):
@@ -111,19 +111,22 @@ def lecture_table(targets, results):
         for name, target in spec.items():
             if "lecture" not in target:
                 continue
-            ours, _ = target_value(name, results.get(stem, {}))
+            ours, _ = target_value(name, results.get(stem, {})) if results.get(stem) else (None, None)
             what = target.get("quantity", name)
-            rows.append(f"| {stem[:2]} | {what} | {fmt(target['lecture'])} | {fmt(ours)} |")
+            rows.append(f"| {stem[:2]} | {what} | {fmt(target['lecture'], what)} | {fmt(ours, what)} |")
     return "\n".join(rows) + "\n"
 
 
 def check_committed(notebooks, targets):
-    problems = []
+    problems, unpublished = [], []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         stamp = nb.metadata.get("tchlab", {})
         if not any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"):
-            problems.append(f"{path}: carries no outputs: run `make notebooks` and `make publish`")
+            if stamp:
+                problems.append(f"{path}: was published but carries no outputs: run `make notebooks` and `make publish`")
+            else:
+                unpublished.append(path.name)
             continue
         if stamp.get("code_sha256") != code_sha256(nb):
             problems.append(f"{path}: its code cells changed since its outputs were made: run `make notebooks` and `make publish`")
@@ -134,7 +137,10 @@ def check_committed(notebooks, targets):
         problems += [f"{path}: {p}" for p in found]
     for p in problems:
         print(f"- {p}")
-    print(f"committed outputs: {len(notebooks)} notebook(s), {len(problems)} problem(s)")
+    published = len(notebooks) - len(unpublished)
+    print(f"committed outputs: {published} published notebook(s) checked, {len(problems)} problem(s)")
+    if unpublished:
+        print(f"not published yet (no outputs committed): {', '.join(unpublished)}")
     return 1 if problems else 0
 
 
