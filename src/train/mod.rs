@@ -13,5 +13,6 @@ pub use history::{EpochRecord, History};
 pub use loss::Loss;
 pub use optim::{LrSchedule, OptimizerKind};
 pub use trainer::{
-    DeadUnits, Evaluation, GradNorms, Hook, TrainConfig, Trainer, check_shapes, dead_fractions, evaluate,
+    BatchTransform, DeadUnits, Evaluation, GradNorms, Hook, TrainConfig, Trainer, check_shapes, dead_fractions,
+    evaluate,
 };
