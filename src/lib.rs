@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! data (Dataset, DataLoader) -> model (Mlp, Cnn) -> train (Trainer, History)
+//!      (attack: adversarial examples against a model, adversarial training)
 //!      -> metrics (Interpretation) -> plot (Figure) -> display (inline) | files
 //! ```
 //!
@@ -22,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod attack;
 pub mod data;
 pub mod display;
 pub mod doctor;
@@ -55,6 +57,7 @@ pub use tch;
 /// assert_eq!(config.hidden, vec![100]);
 /// ```
 pub mod prelude {
+    pub use crate::attack::{AdversarialInputs, Attack, evaluate_under_attack};
     #[cfg(feature = "polars")]
     pub use crate::data::CsvImageDataset;
     pub use crate::data::{

@@ -77,6 +77,7 @@ fn lecture_notebooks_run_clean() {
 const CLI_NOTEBOOK_PAIRS: &[(&str, &str)] = &[
     ("architecture", "01-mlp-architecture"),
     ("activations", "02-activation-functions"),
+    ("smooth-adversarial", "02-activation-functions"),
     ("xor", "03-xor"),
     ("sigmoid-vs-softmax", "04-sigmoid-mse-vs-softmax-ce"),
     ("dead-relu", "05-dead-relus"),

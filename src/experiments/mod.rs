@@ -19,6 +19,7 @@ pub mod overfitting_time;
 mod params;
 mod report;
 pub mod sigmoid_vs_softmax;
+pub mod smooth_adversarial;
 pub mod sweep;
 pub mod validation_optimism;
 pub mod value_of_data;
@@ -72,6 +73,11 @@ pub fn all() -> Vec<Experiment> {
             activations,
             "activations",
             "every activation with its derivative; sigmoid/tanh/ReLU/smooth variants trained on MNIST"
+        ),
+        experiment!(
+            smooth_adversarial,
+            "smooth-adversarial",
+            "FGSM/PGD attacks on MNIST MLPs with ReLU vs smooth activations, standard and adversarial training (Xie et al. 2020)"
         ),
         #[cfg(feature = "polars")]
         experiment!(xor, "xor", "XOR: linear vs ReLU hidden layer, loss per epoch and decision regions"),

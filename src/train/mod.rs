@@ -15,5 +15,6 @@ pub use history::{EpochRecord, History};
 pub use loss::Loss;
 pub use optim::{LrSchedule, OptimizerKind};
 pub use trainer::{
-    DeadUnits, Evaluation, GradNorms, Hook, StepMethod, TrainConfig, Trainer, check_shapes, dead_fractions, evaluate,
+    BatchTransform, DeadUnits, Evaluation, GradNorms, Hook, StepMethod, TrainConfig, Trainer, check_shapes,
+    dead_fractions, evaluate,
 };

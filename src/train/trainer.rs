@@ -147,6 +147,39 @@ pub trait Hook {
     }
 }
 
+/// Replaces the inputs of every training minibatch before the trainer's step: the model
+/// trains on what [`BatchTransform::inputs`] returns, with the batch's labels. Adversarial
+/// training is one ([`AdversarialInputs`](crate::attack::AdversarialInputs) replaces each
+/// batch by its adversarial examples against the model as it is at that step).
+///
+/// ```
+/// use tchlab::prelude::*;
+/// use tchlab::train::BatchTransform;
+/// /// Trains on inverted inputs.
+/// struct Invert;
+/// impl BatchTransform for Invert {
+///     fn inputs(&mut self, _m: &dyn Network, x: &Tensor, _y: &Tensor, _epoch: usize, _batch: usize) -> Result<Tensor> {
+///         Ok(1.0 - x)
+///     }
+/// }
+/// let loader = DataLoader::new(Xor::lecture().dataset(), 250).unwrap();
+/// let mut model = Mlp::new(&MlpConfig::new(2, &[8], 2), 1).unwrap();
+/// let history = Trainer::new(TrainConfig::sgd(0.1, 1).quiet()).transform(Invert).fit(&mut model, &loader, None).unwrap();
+/// assert_eq!(history.epochs_done(), 1);
+/// ```
+pub trait BatchTransform {
+    /// The inputs to train on in place of `inputs` (`[B, ...]`, with labels `labels`) at
+    /// minibatch `batch` of epoch `epoch` (from 1); must keep the shape.
+    fn inputs(
+        &mut self,
+        model: &dyn Network,
+        inputs: &Tensor,
+        labels: &Tensor,
+        epoch: usize,
+        batch: usize,
+    ) -> Result<Tensor>;
+}
+
 /// Loss and accuracy of a model on a dataset.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Evaluation {
@@ -254,6 +287,7 @@ impl std::fmt::Display for StepMethod {
 pub struct Trainer {
     config: TrainConfig,
     hooks: Vec<Box<dyn Hook>>,
+    transform: Option<Box<dyn BatchTransform>>,
 }
 
 /// Sums over one epoch's minibatches.
@@ -268,7 +302,14 @@ impl Trainer {
     /// A trainer with `config` and no hooks.
     pub fn new(config: TrainConfig) -> Self {
         crate::env::tune_allocator();
-        Trainer { config, hooks: Vec::new() }
+        Trainer { config, hooks: Vec::new(), transform: None }
+    }
+
+    /// Trains on `transform`'s inputs in place of each minibatch's (see [`BatchTransform`]);
+    /// the evaluation passes see the data as they are.
+    pub fn transform(mut self, transform: impl BatchTransform + 'static) -> Self {
+        self.transform = Some(Box::new(transform));
+        self
     }
 
     /// Adds a hook.
@@ -312,6 +353,7 @@ impl Trainer {
     /// uninterrupted run for optimisers without state (plain SGD).
     ///
     /// Each epoch: set the learning rate and the dropout seed, one step per minibatch
+    /// (on the [`BatchTransform`]'s inputs when one is set)
     /// ([`StepMethod`], chosen once for the run and kept in [`History::step`]), then the
     /// evaluation, the hooks and the progress line.
     pub fn fit_from(
@@ -406,7 +448,19 @@ impl Trainer {
         let c = &self.config;
         let mut totals = EpochTotals::default();
         for (b, batch) in train.epoch(epoch as u64 - 1).enumerate() {
-            let batch = batch.with_context(|| format!("loading batch {b} of epoch {epoch}"))?;
+            let mut batch = batch.with_context(|| format!("loading batch {b} of epoch {epoch}"))?;
+            if let Some(t) = &mut self.transform {
+                let inputs = t
+                    .inputs(&*model, &batch.inputs, &batch.labels, epoch, b)
+                    .with_context(|| format!("transforming batch {b} of epoch {epoch}"))?;
+                ensure!(
+                    inputs.size() == batch.inputs.size(),
+                    "the batch transform changed the inputs' shape from {:?} to {:?} (batch {b} of epoch {epoch})",
+                    batch.inputs.size(),
+                    inputs.size()
+                );
+                batch.inputs = inputs.detach();
+            }
             let at = || format!("epoch {epoch}, batch {b}");
             let (logits, value) = match (method, model.as_mlp()) {
                 (StepMethod::Fused, Some(mlp)) => {
