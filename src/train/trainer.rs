@@ -353,9 +353,9 @@ impl Trainer {
     /// uninterrupted run for optimisers without state (plain SGD).
     ///
     /// Each epoch: set the learning rate and the dropout seed, one step per minibatch
-    /// (on the [`BatchTransform`]'s inputs when one is set)
-    /// ([`StepMethod`], chosen once for the run and kept in [`History::step`]), then the
-    /// evaluation, the hooks and the progress line.
+    /// ([`StepMethod`], chosen once for the run and kept in [`History::step`]; on the
+    /// [`BatchTransform`]'s inputs when one is set), then the evaluation, the hooks and
+    /// the progress line.
     pub fn fit_from(
         &mut self,
         model: &mut dyn Network,
