@@ -275,6 +275,7 @@ mod tests {
 
     #[test]
     fn perturbation_stays_in_the_box_and_in_the_pixel_range() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let model = Mlp::new(&MlpConfig::new(10, &[16], 3).activation(Activation::Gelu), 3).unwrap();
         let (x, y) = data(64, 4, 1);
         // Pixels at the edges of [0, 1], where the clamp must act.
@@ -293,6 +294,7 @@ mod tests {
 
     #[test]
     fn fgsm_is_epsilon_times_the_sign_of_the_hand_computed_gradient() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         // Softmax regression: d CE / dx = Wᵀ (softmax(Wx + b) − onehot(y)) / B.
         let model = Mlp::new(&MlpConfig::new(3, &[], 2).weight_init(Init::Normal { mean: 0.0, std: 1.0 }), 5).unwrap();
         let x = Tensor::from_slice(&[0.5f32, 0.4, 0.6, 0.3, 0.55, 0.45]).reshape([2, 3]);
@@ -309,6 +311,7 @@ mod tests {
 
     #[test]
     fn pgd_with_one_step_of_epsilon_is_fgsm() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let model = Mlp::new(&MlpConfig::new(10, &[16], 3).activation(Activation::Softplus), 2).unwrap();
         let (x, y) = data(32, 10, 2);
         let fgsm = Attack::fgsm(0.1).perturb(&model, &x, &y).unwrap();
@@ -321,6 +324,7 @@ mod tests {
 
     #[test]
     fn the_attack_raises_the_loss_and_pgd_raises_it_more_than_noise() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let model = Mlp::new(&MlpConfig::new(10, &[16], 3).activation(Activation::Relu), 4).unwrap();
         let (x, y) = data(256, 10, 3);
         let clean = loss(&model, &x, &y);
@@ -333,6 +337,7 @@ mod tests {
 
     #[test]
     fn random_starts_are_seeded_per_stream() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let model = Mlp::new(&MlpConfig::new(10, &[16], 3), 4).unwrap();
         let (x, y) = data(16, 10, 4);
         let a = Attack::pgd(0.1, 0.02, 2).random_start(9);
@@ -344,6 +349,7 @@ mod tests {
 
     #[test]
     fn epsilon_zero_leaves_the_inputs_and_bad_inputs_are_errors() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let model = Mlp::new(&MlpConfig::new(10, &[16], 3), 4).unwrap();
         let (x, y) = data(16, 10, 5);
         assert!(Attack::pgd(0.0, 0.0, 3).perturb(&model, &x, &y).unwrap().equal(&x));
@@ -354,6 +360,7 @@ mod tests {
 
     #[test]
     fn accuracy_under_attack_is_at_most_the_clean_accuracy() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         // A model trained to fit the data, then attacked.
         tch::manual_seed(6);
         let x = Tensor::rand([512, 8], tch::kind::FLOAT_CPU);
@@ -375,6 +382,7 @@ mod tests {
 
     #[test]
     fn adversarial_training_raises_accuracy_under_attack() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         // The label is in the first pixel (0.2 or 0.8, far from the boundary); 63 pixels of
         // noise that a standard model still weighs, and an attack can push all at once.
         tch::manual_seed(7);
@@ -391,12 +399,7 @@ mod tests {
             if adversarial {
                 trainer = trainer.transform(AdversarialInputs::new(attack.clone()));
             }
-            let h = trainer.fit(&mut model, &loader, None).unwrap();
-            eprintln!(
-                "adv {adversarial} hist {:?} clean {:?}",
-                h.last("train"),
-                crate::train::evaluate(&model, &loader, Loss::CrossEntropy).unwrap()
-            );
+            trainer.fit(&mut model, &loader, None).unwrap();
             robust.push(evaluate_under_attack(&model, &loader, &attack).unwrap().accuracy);
         }
         assert!(robust[1] > robust[0] + 0.2, "robust accuracy standard {} vs adversarial {}", robust[0], robust[1]);

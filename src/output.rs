@@ -18,6 +18,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
+use std::io::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
@@ -389,4 +390,39 @@ pub fn clean_up_on_signals() {
             libc::_exit(128 + sig)
         };
     });
+}
+
+/// Writes `bytes` to `path` through a temporary `path.part-PID-N` file and a rename, so
+/// that an interrupted write never leaves a file that looks complete and concurrent
+/// writers of the same file never mix their bytes.
+///
+/// ```
+/// let dir = std::env::temp_dir().join("tchlab-doc-write");
+/// std::fs::create_dir_all(&dir).unwrap();
+/// tchlab::output::write_file_atomic(&dir.join("a.txt"), b"hi").unwrap();
+/// assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"hi");
+/// ```
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut part = part_path(path).into_os_string();
+    part.push(format!("-{}-{n}", std::process::id()));
+    let part = PathBuf::from(part);
+    let result = (|| {
+        let mut f = std::fs::File::create(&part).with_context(|| format!("creating {}", part.display()))?;
+        f.write_all(bytes).with_context(|| format!("writing {}", part.display()))?;
+        f.sync_all().ok();
+        std::fs::rename(&part, path).with_context(|| format!("renaming {} to {}", part.display(), path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    result
+}
+
+/// `name.ext` -> `name.ext.part` in the same folder.
+fn part_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".part");
+    PathBuf::from(s)
 }

@@ -95,3 +95,8 @@ mod tests {
         assert!((var - 1.0).abs() < 0.01, "{var}");
     }
 }
+
+/// Held by the unit tests that draw from libtorch's global generator (`manual_seed`,
+/// `Mlp::new`), which tests running in parallel would otherwise reseed under each other.
+#[cfg(test)]
+pub(crate) static GLOBAL_GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -378,7 +378,7 @@ pub fn export_custom(
         rows.push_str(&format!("{},{file}\n", labels.f_int64_value(&[i])?));
     }
     writer.commit()?;
-    super::write_file_atomic(&csv, rows.as_bytes())?;
+    crate::output::write_file_atomic(&csv, rows.as_bytes())?;
     Ok(csv)
 }
 

@@ -113,7 +113,7 @@ pub fn fetch_file(name: &str, mirrors: &[String], dir: &Path, verify: &dyn Fn(&[
         });
         match attempt {
             Ok(bytes) => {
-                write_atomic(&dest, &bytes)?;
+                crate::output::write_file_atomic(&dest, &bytes)?;
                 return Ok(dest);
             }
             Err(e) => failures.push(format!("  {mirror}: {e:#}")),
@@ -126,29 +126,3 @@ pub fn fetch_file(name: &str, mirrors: &[String], dir: &Path, verify: &dyn Fn(&[
     )
 }
 
-/// Writes `bytes` to `path` through a temporary `path.part-PID-N` and a rename (unique,
-/// so that concurrent writers of the same file never mix their bytes).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut part = part_path(path).into_os_string();
-    part.push(format!("-{}-{n}", std::process::id()));
-    let part = PathBuf::from(part);
-    let result = (|| {
-        let mut f = std::fs::File::create(&part).with_context(|| format!("creating {}", part.display()))?;
-        f.write_all(bytes).with_context(|| format!("writing {}", part.display()))?;
-        f.sync_all().ok();
-        std::fs::rename(&part, path).with_context(|| format!("renaming {} to {}", part.display(), path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&part);
-    }
-    result
-}
-
-/// `name.ext` -> `name.ext.part` in the same folder.
-pub(crate) fn part_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".part");
-    PathBuf::from(s)
-}

@@ -220,15 +220,3 @@ pub(crate) fn default_workers() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
-/// Writes `bytes` to `path` through a temporary `path.part` file and a rename, so
-/// that an interrupted write never leaves a file that looks complete.
-///
-/// ```
-/// let dir = std::env::temp_dir().join("tchlab-doc-write");
-/// std::fs::create_dir_all(&dir).unwrap();
-/// tchlab::data::write_file_atomic(&dir.join("a.txt"), b"hi").unwrap();
-/// assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"hi");
-/// ```
-pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    download::write_atomic(path, bytes)
-}

@@ -66,7 +66,7 @@ impl Xor {
         for (p, l) in self.points.iter().zip(&self.labels) {
             s.push_str(&format!("{:.6},{:.6},{l}\n", p[0], p[1]));
         }
-        super::download::write_atomic(path, s.as_bytes())
+        crate::output::write_file_atomic(path, s.as_bytes())
     }
 }
 

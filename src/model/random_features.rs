@@ -222,6 +222,7 @@ mod tests {
 
     #[test]
     fn more_unknowns_than_equations_interpolates_with_the_smallest_norm() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let (a, b) = (random(30, 80, 1), random(30, 4, 2));
         let s = min_norm_lstsq(&a, &b, 1e-12).unwrap();
         assert_eq!(s.rank, 30);
@@ -239,6 +240,7 @@ mod tests {
 
     #[test]
     fn fewer_unknowns_than_equations_is_ordinary_least_squares() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let (a, b) = (random(80, 30, 4), random(80, 3, 5));
         let s = min_norm_lstsq(&a, &b, 1e-12).unwrap();
         let ols = a.tr().matmul(&a).inverse().matmul(&a.tr().matmul(&b));
@@ -249,6 +251,7 @@ mod tests {
 
     #[test]
     fn a_large_rcond_drops_small_singular_values() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let (a, b) = (random(40, 40, 6), random(40, 2, 7));
         let exact = min_norm_lstsq(&a, &b, 0.0).unwrap();
         let cut = min_norm_lstsq(&a, &b, 0.5).unwrap();
@@ -261,6 +264,7 @@ mod tests {
 
     #[test]
     fn rank_deficient_systems_get_the_pseudo_inverse() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         // two equal columns: the min-norm solution splits the weight evenly
         let a = Tensor::from_slice(&[1.0f64, 1.0, 2.0, 2.0, 3.0, 3.0]).reshape([3, 2]);
         let b = Tensor::from_slice(&[2.0f64, 4.0, 6.0]).reshape([3, 1]);
@@ -271,6 +275,7 @@ mod tests {
 
     #[test]
     fn random_features_interpolate_above_n_and_not_below() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let x = random(40, 6, 8).to_kind(Kind::Float);
         let y = random(40, 2, 9);
         let mut wide = RandomFeatures::new(6, 120, 2, 1).unwrap();
@@ -285,6 +290,7 @@ mod tests {
 
     #[test]
     fn the_weights_have_variance_one_over_inputs() {
+        let _serial = crate::rng::GLOBAL_GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
         let rf = RandomFeatures::new(400, 500, 1, 3).unwrap();
         let var = rf.weights().var(true).double_value(&[]);
         assert!((var * 400.0 - 1.0).abs() < 0.02, "{var}");

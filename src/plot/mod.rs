@@ -206,6 +206,6 @@ impl Figure {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        crate::data::write_file_atomic(path, &bytes)
+        crate::output::write_file_atomic(path, &bytes)
     }
 }

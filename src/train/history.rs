@@ -181,7 +181,7 @@ impl History {
             );
             text += &(row.join(",") + "\n");
         }
-        crate::data::write_file_atomic(path, text.as_bytes())
+        crate::output::write_file_atomic(path, text.as_bytes())
     }
 
     /// Reads per-epoch records written by [`History::save_csv`]; an error names the
