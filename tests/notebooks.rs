@@ -74,7 +74,7 @@ fn lecture_notebooks_run_clean() {
 }
 
 /// The experiments whose notebook prints their numbers, and that notebook.
-const CLI_NOTEBOOK_PAIRS: [(&str, &str); 13] = [
+const CLI_NOTEBOOK_PAIRS: [(&str, &str); 14] = [
     ("architecture", "01-mlp-architecture"),
     ("activations", "02-activation-functions"),
     ("xor", "03-xor"),
@@ -84,6 +84,7 @@ const CLI_NOTEBOOK_PAIRS: [(&str, &str); 13] = [
     ("failure-cases", "07-failure-cases-and-overfitting"),
     ("custom-loader", "08-custom-data-loader"),
     ("cats-dogs", "09-cats-and-dogs"),
+    ("hyperparameter-sweep", "09-cats-and-dogs"),
     ("overfitting-over-time", "10-bias-variance-and-data"),
     ("bias-variance", "10-bias-variance-and-data"),
     ("value-of-data", "10-bias-variance-and-data"),
