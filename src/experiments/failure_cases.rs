@@ -78,8 +78,8 @@ impl Config {
 
 /// The lecture's split of MNIST, pixels scaled to [−1, 1]: loaders for the first 55,000
 /// training images (shuffled, minibatch `c.batch`), the last 5,000 (validation) and the
-/// 10,000 test images, and the training and test images themselves (for the sweeps'
-/// subsets and the grid of misclassified digits).
+/// 10,000 test images, and the training and test images themselves (for the grid of
+/// misclassified digits); the sweeps read the same images with pixels in [0, 1].
 pub struct Data {
     /// The 55,000 training images, shuffled with the seed.
     pub train: DataLoader,
@@ -87,10 +87,15 @@ pub struct Data {
     pub valid: DataLoader,
     /// The 10,000 test images.
     pub test: DataLoader,
-    /// The training images (the sweeps train on their first `n`).
+    /// The training images.
     pub train_images: Arc<TensorDataset>,
     /// The test images.
     pub test_images: Arc<TensorDataset>,
+    /// The same training images with pixels in [0, 1], for the sweeps (which train on
+    /// their first `n`).
+    pub sweep_train: Arc<TensorDataset>,
+    /// The test images with pixels in [0, 1], for the sweeps.
+    pub sweep_test: DataLoader,
 }
 
 /// Loads MNIST and splits it as [`Data`] describes.
@@ -104,6 +109,10 @@ pub struct Data {
 pub fn data(c: &Config) -> Result<Data> {
     let splits = mnist_splits(MnistKind::Digits, Scaling::Symmetric, 0, 5000)?;
     let valid = splits.valid.ok_or_else(|| anyhow::anyhow!("no validation split"))?;
+    let unit =
+        |d: &TensorDataset| TensorDataset::new(d.inputs().shallow_clone(), d.labels().shallow_clone(), Scaling::Unit);
+    let sweep_train = Arc::new(unit(&splits.train)?);
+    let sweep_test = DataLoader::new(unit(&splits.test)?, 1000)?;
     let train_images = Arc::new(splits.train);
     let test_images = Arc::new(splits.test);
     Ok(Data {
@@ -112,6 +121,8 @@ pub fn data(c: &Config) -> Result<Data> {
         test: DataLoader::from_arc(test_images.clone(), 1000)?,
         train_images,
         test_images,
+        sweep_train,
+        sweep_test,
     })
 }
 
@@ -252,14 +263,14 @@ pub struct SweepPoint {
     pub test_accuracy: f64,
 }
 
-/// Trains `config` on the first `n` training images (minibatch 64, SGD 0.1, cross-entropy)
-/// for `epochs` epochs, quietly; the run as a [`SweepPoint`] with `value`.
+/// Trains `config` on the first `n` training images with pixels in [0, 1] (minibatch 64,
+/// SGD 0.1, cross-entropy) for `epochs` epochs, quietly; the run as a [`SweepPoint`] with `value`.
 fn sweep_run(c: &Config, data: &Data, config: &MlpConfig, n: usize, epochs: usize, value: usize) -> Result<SweepPoint> {
     ensure!(n >= 1, "a sweep run needs at least one training image (sweep_train / sweep_sizes)");
-    let sub = Subset::range(data.train_images.clone(), 0..n.min(data.train_images.len()))?;
+    let sub = Subset::range(data.sweep_train.clone(), 0..n.min(data.sweep_train.len()))?;
     let loader = DataLoader::new(sub, 64)?.shuffle(c.seed);
-    let t =
-        fit_and_test(config, c.seed, &loader, None, &data.test, TrainConfig::sgd(0.1, epochs).seed(c.seed).quiet())?;
+    let tc = TrainConfig::sgd(0.1, epochs).seed(c.seed).quiet();
+    let t = fit_and_test(config, c.seed, &loader, None, &data.sweep_test, tc)?;
     Ok(SweepPoint {
         value,
         parameters: config.parameter_count(),
@@ -307,7 +318,7 @@ pub fn size_sweep(c: &Config, data: &Data) -> Result<Vec<SweepPoint>> {
     let config = MlpConfig::new(784, &c.hidden.0, 10).activation(c.activation);
     let mut points = Vec::new();
     for &n in &c.sweep_sizes.0 {
-        let batches = n.min(data.train_images.len()).div_ceil(64).max(1);
+        let batches = n.min(data.sweep_train.len()).div_ceil(64).max(1);
         points.push(sweep_run(c, data, &config, n, c.sweep_steps.div_ceil(batches), n)?);
         println!("data size: {n:>6} images | {}", summary(points.last()));
     }
