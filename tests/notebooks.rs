@@ -86,6 +86,7 @@ const CLI_NOTEBOOK_PAIRS: &[(&str, &str)] = &[
     ("failure-cases", "07-failure-cases-and-overfitting"),
     ("custom-loader", "08-custom-data-loader"),
     ("cats-dogs", "09-cats-and-dogs"),
+    ("hyperparameter-sweep", "09-cats-and-dogs"),
     ("overfitting-over-time", "10-bias-variance-and-data"),
     ("bias-variance", "10-bias-variance-and-data"),
     ("value-of-data", "10-bias-variance-and-data"),

@@ -55,11 +55,40 @@ impl Config {
     }
 }
 
-/// Loads the photos, trains and evaluates.
-pub fn run(c: &Config) -> Result<Report> {
-    let clock = Instant::now();
-    let mut report = Report::new("cats-dogs");
-    report.settings = c.to_params().entries();
+/// The photos as the lecture's pipeline prepares them: loaders for the training photos
+/// (random resized crop, flip and rotation, then normalised; shuffled), the validation
+/// and test photos (resized and normalised), the training set's per-channel mean and
+/// standard deviation, the class names, and the test photos without normalisation (for
+/// showing them).
+pub struct Data {
+    /// The training photos, augmented and normalised, shuffled with the seed.
+    pub train: DataLoader,
+    /// The validation photos, normalised.
+    pub valid: DataLoader,
+    /// The test photos, normalised.
+    pub test: DataLoader,
+    /// Per-channel mean of the resized training photos (R, G, B).
+    pub mean: Vec<f64>,
+    /// Per-channel standard deviation of the resized training photos.
+    pub std: Vec<f64>,
+    /// Class names (the sub-folders, sorted).
+    pub classes: Vec<String>,
+    /// The test photos resized, without normalisation.
+    pub test_photos: ImageFolder,
+    /// The device the loaders put their batches on.
+    pub device: tch::Device,
+}
+
+/// Opens `train/`, `valid/` and `test/` of [`Config::folder`], computes the training
+/// photos' mean and standard deviation, and builds the loaders of [`Data`].
+///
+/// ```no_run
+/// use tchlab::experiments::cats_dogs::{Config, data};
+/// let d = data(&Config::ci())?;
+/// assert_eq!(d.classes, vec!["cat", "dog"]);
+/// # anyhow::Ok(())
+/// ```
+pub fn data(c: &Config) -> Result<Data> {
     let root = c.folder();
     if !root.join("train").is_dir() {
         bail!(
@@ -72,10 +101,6 @@ pub fn run(c: &Config) -> Result<Report> {
     let plain = Transforms::new().then(Transform::Rgb).then(Transform::Resize { width: s, height: s });
     let (mean, std) = channel_mean_std(&ImageFolder::open(root.join("train"))?.transforms(plain.clone())?)?;
     println!("per-channel mean {mean:.4?} std {std:.4?}");
-    for (k, ch) in ["r", "g", "b"].iter().enumerate() {
-        report.metric(&format!("mean_{ch}"), mean[k]);
-        report.metric(&format!("std_{ch}"), std[k]);
-    }
     let norm = Transform::Normalize {
         mean: mean.iter().map(|&v| v as f32).collect(),
         std: std.iter().map(|&v| v as f32).collect(),
@@ -92,50 +117,109 @@ pub fn run(c: &Config) -> Result<Report> {
     let test = ImageFolder::open(root.join("test"))?.transforms(eval_tf)?;
     let classes = train.classes();
     println!("{} training, {} validation, {} test images; classes {classes:?}", train.len(), valid.len(), test.len());
-    let config = match c.model.as_str() {
-        "vgg16" => CnnConfig::vgg16(3, s as i64, classes.len() as i64),
-        "small" => CnnConfig::small(3, s as i64, classes.len() as i64),
+    Ok(Data {
+        train: DataLoader::new(train, c.batch)?.shuffle(c.seed).device(device),
+        valid: DataLoader::new(valid, 125)?.device(device),
+        test: DataLoader::new(test, 125)?.device(device),
+        mean,
+        std,
+        classes,
+        test_photos: ImageFolder::open(root.join("test"))?.transforms(plain)?,
+        device,
+    })
+}
+
+/// The network `c.model` names: `vgg16` (the lecture's) or `small`, for `c.size`-pixel
+/// photos and the data's classes.
+///
+/// ```
+/// use tchlab::experiments::cats_dogs::{Config, model};
+/// assert!(model(&Config::ci(), 2).is_ok());
+/// assert!(model(&Config { model: "resnet".into(), ..Config::ci() }, 2).is_err());
+/// ```
+pub fn model(c: &Config, classes: usize) -> Result<CnnConfig> {
+    let (s, k) = (c.size as i64, classes as i64);
+    Ok(match c.model.as_str() {
+        "vgg16" => CnnConfig::vgg16(3, s, k),
+        "small" => CnnConfig::small(3, s, k),
         other => bail!("model `{other}` is not known: use vgg16 or small"),
-    };
-    let mut model = Cnn::on_device(&config, c.seed, device)?;
+    })
+}
+
+/// A trained CNN and its history (training loss per minibatch, validation accuracy per epoch).
+pub struct TrainedCnn {
+    /// The trained network.
+    pub model: Cnn,
+    /// Its history.
+    pub history: crate::train::History,
+}
+
+/// Builds [`model`] with the seed and trains it with Adam, validating after each epoch.
+pub fn train(c: &Config, data: &Data) -> Result<TrainedCnn> {
+    let mut model = Cnn::on_device(&model(c, data.classes.len())?, c.seed, data.device)?;
     println!(
         "{} ({} parameters)",
         crate::model::Network::describe(&model),
         crate::model::Network::parameter_count(&model)
     );
-    let train_loader = DataLoader::new(train, c.batch)?.shuffle(c.seed).device(device);
-    let valid_loader = DataLoader::new(valid, 125)?.device(device);
-    let test_loader = DataLoader::new(test, 125)?.device(device);
     let history = Trainer::new(TrainConfig::adam(c.lr, c.epochs).seed(c.seed).eval_train(false)).fit(
         &mut model,
-        &train_loader,
-        Some(&valid_loader),
+        &data.train,
+        Some(&data.valid),
     )?;
-    let interp = Interpretation::from_model(&model, &test_loader, Loss::CrossEntropy)?;
+    Ok(TrainedCnn { model, history })
+}
+
+/// The trained network's predictions on the test photos.
+pub fn evaluate(data: &Data, trained: &TrainedCnn) -> Result<Interpretation> {
+    Interpretation::from_model(&trained.model, &data.test, Loss::CrossEntropy)
+}
+
+/// Eight test photos spread over the test set, without normalisation, titled with the
+/// prediction and the truth as on the lecture's slide (`P: dog | T: cat`).
+pub fn test_photos(data: &Data, interp: &Interpretation) -> Result<Figure> {
+    let n = data.test_photos.len();
+    let picks: Vec<usize> = (0..8).map(|k| k * n / 8).collect();
+    let (images, _) = data.test_photos.batch(&picks, 0)?;
+    let name = |i: i64| data.classes.get(i as usize).map_or("?", |s| s.as_str()).to_string();
+    let captions: Vec<String> = picks
+        .iter()
+        .map(|&i| format!("P: {} | T: {}", name(interp.predictions.predicted[i]), name(interp.predictions.targets[i])))
+        .collect();
+    Figure::image_grid("Test photos", &images, &captions, 4, false)
+}
+
+/// The report: the training photos' per-channel mean and std (`mean_r` … `std_b`), the
+/// last epoch's training and validation accuracy and the test accuracy; the accuracy
+/// curves, the test photos and the confusion matrix.
+pub fn report(c: &Config, data: &Data, trained: &TrainedCnn, interp: &Interpretation, photos: Figure) -> Report {
+    let mut report = Report::new("cats-dogs");
+    report.settings = c.to_params().entries();
+    for (k, ch) in ["r", "g", "b"].iter().enumerate() {
+        report.metric(&format!("mean_{ch}"), data.mean[k]);
+        report.metric(&format!("std_{ch}"), data.std[k]);
+    }
+    let history = &trained.history;
     report.metric("train_accuracy", 100.0 * history.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN));
     report.metric("valid_accuracy", 100.0 * history.last("valid").map(|r| r.accuracy).unwrap_or(f64::NAN));
     report.metric("test_accuracy", 100.0 * interp.accuracy());
-    // A row of test photos (without normalisation) with their predictions.
-    let photos = ImageFolder::open(root.join("test"))?.transforms(plain)?;
-    let n = photos.len();
-    let picks: Vec<usize> = (0..8).map(|k| k * n / 8).collect();
-    let (images, _) = photos.batch(&picks, 0)?;
-    let captions: Vec<String> = picks
-        .iter()
-        .map(|&i| {
-            let p = interp.predictions.predicted[i] as usize;
-            let t = interp.predictions.targets[i] as usize;
-            format!(
-                "P: {} | T: {}",
-                classes.get(p).map_or("?", |s| s.as_str()),
-                classes.get(t).map_or("?", |s| s.as_str())
-            )
-        })
-        .collect();
-    report.figures.push(("curves".into(), Figure::curves("Cats vs dogs accuracy", &[("", &history)], "accuracy")));
-    report.figures.push(("test_photos".into(), Figure::image_grid("Test photos", &images, &captions, 4, false)?));
-    report.figures.push(("confusion_matrix".into(), Figure::confusion_matrix(&interp.confusion_matrix(), &classes)));
-    report.histories.push(("cnn".into(), history));
+    report.figures.push(("curves".into(), Figure::curves("Cats vs dogs accuracy", &[("", history)], "accuracy")));
+    report.figures.push(("test_photos".into(), photos));
+    report
+        .figures
+        .push(("confusion_matrix".into(), Figure::confusion_matrix(&interp.confusion_matrix(), &data.classes)));
+    report.histories.push(("cnn".into(), history.clone()));
+    report
+}
+
+/// Every step in order: data, training, evaluation, the test photos, the report.
+pub fn run(c: &Config) -> Result<Report> {
+    let clock = Instant::now();
+    let data = data(c)?;
+    let trained = train(c, &data)?;
+    let interp = evaluate(&data, &trained)?;
+    let photos = test_photos(&data, &interp)?;
+    let mut report = report(c, &data, &trained, &interp, photos);
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -1,18 +1,26 @@
-//! Parameters vs hyperparameters: a learning rate × hidden units sweep.
+//! Parameters vs hyperparameters: a learning rate × hidden units sweep, selected on a
+//! validation split, with the test set used once for the selected setting (the
+//! lecture's training/validation/test slides).
+//!
+//! [`run`] composes the steps [`data`], [`grid`], [`select`], [`test_selected`] and
+//! [`report`]; notebook 09 calls the same steps one cell each ([`train_one`] reruns
+//! one setting alone).
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, ensure};
 
-use super::{List, Report, mnist_splits, train_mlp};
+use super::{List, Report, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling};
 use crate::display::Table;
-use crate::model::{Activation, MlpConfig};
+use crate::model::{Activation, Mlp, MlpConfig};
 use crate::plot::Figure;
-use crate::train::TrainConfig;
+use crate::train::{Loss, TrainConfig, Trainer, evaluate};
 
 super::settings! {
-    /// Settings: one-hidden-layer ReLU MLPs on MNIST, every learning rate × width.
+    /// Settings: one-hidden-layer ReLU MLPs on the first 10,000 MNIST training images,
+    /// every learning rate × width, SGD, batch 64, 3 epochs; selected on the last 5,000
+    /// training images.
     ///
     /// ```
     /// let c = tchlab::experiments::sweep::Config::lecture();
@@ -28,8 +36,10 @@ super::settings! {
         batch: usize = 64,
         /// Epochs per run.
         epochs: usize = 3,
-        /// Training images (0: all 60,000).
+        /// Training images, the first of the training file (0: all but the validation images).
         train_size: usize = 10_000,
+        /// Validation images, the last of the training file.
+        valid_size: usize = 5_000,
         /// Seed.
         seed: u64 = 1,
     }
@@ -42,54 +52,143 @@ impl Config {
     }
 }
 
-/// Runs the grid and reports test accuracy as a table and a heatmap.
-pub fn run(c: &Config) -> Result<Report> {
-    anyhow::ensure!(
+/// The three splits: training (shuffled), validation (for selection) and test (used once).
+pub struct Data {
+    /// The first `train_size` training images.
+    pub train: DataLoader,
+    /// The last `valid_size` training images.
+    pub valid: DataLoader,
+    /// The 10,000 test images.
+    pub test: DataLoader,
+}
+
+/// Loads MNIST (pixels in [0, 1]) and splits it as [`Data`] describes.
+///
+/// ```no_run
+/// use tchlab::experiments::sweep::{Config, data};
+/// let d = data(&Config::ci())?;
+/// assert_eq!(d.valid.examples_per_epoch(), 5_000);
+/// # anyhow::Ok(())
+/// ```
+pub fn data(c: &Config) -> Result<Data> {
+    ensure!(c.valid_size >= 1, "valid_size = 0: the sweep selects on a validation split (e.g. valid_size=5000)");
+    let s = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, c.valid_size)?;
+    let valid = s.valid.ok_or_else(|| anyhow::anyhow!("no validation split"))?;
+    Ok(Data {
+        train: DataLoader::new(s.train, c.batch)?.shuffle(c.seed),
+        valid: DataLoader::new(valid, 1000)?,
+        test: DataLoader::new(s.test, 1000)?,
+    })
+}
+
+/// One setting of the sweep, trained: its validation accuracy (%; NaN when training
+/// diverged, and then no model).
+pub struct Run {
+    /// Learning rate.
+    pub lr: f64,
+    /// Hidden units.
+    pub width: i64,
+    /// The trained model (None when training diverged).
+    pub model: Option<Mlp>,
+    /// Accuracy on the validation split (%).
+    pub valid_accuracy: f64,
+}
+
+/// Trains 784-`width`-10 ReLU with SGD `lr` for `c.epochs` epochs and measures it on
+/// the validation split (never on the test set).
+///
+/// ```no_run
+/// use tchlab::experiments::sweep::{Config, data, train_one};
+/// let c = Config { epochs: 1, ..Config::ci() };
+/// let run = train_one(&c, &data(&c)?, 0.1, 32)?;
+/// assert!(run.valid_accuracy > 80.0);
+/// # anyhow::Ok(())
+/// ```
+pub fn train_one(c: &Config, data: &Data, lr: f64, width: i64) -> Result<Run> {
+    ensure!(lr.is_finite() && lr > 0.0, "lrs: learning rate {lr} must be a positive number (e.g. lrs=0.01,0.1)");
+    ensure!(width >= 1, "widths: {width} hidden units; each width must be at least 1");
+    let config = MlpConfig::new(784, &[width], 10).activation(Activation::Relu);
+    let mut model = Mlp::on_device(&config, c.seed, data.train.target_device())?;
+    let fitted = Trainer::new(TrainConfig::sgd(lr, c.epochs).seed(c.seed).quiet()).fit(&mut model, &data.train, None);
+    let run = match fitted {
+        Ok(_) => {
+            let valid_accuracy = 100.0 * evaluate(&model, &data.valid, Loss::CrossEntropy)?.accuracy;
+            Run { lr, width, model: Some(model), valid_accuracy }
+        }
+        Err(e) => {
+            println!("lr {lr}, {width} units: {e:#}");
+            Run { lr, width, model: None, valid_accuracy: f64::NAN }
+        }
+    };
+    println!("lr {lr:<6} hidden {width:<4} validation accuracy {:.2}%", run.valid_accuracy);
+    Ok(run)
+}
+
+/// Every learning rate × width, in that order (learning rates outer).
+pub fn grid(c: &Config, data: &Data) -> Result<Vec<Run>> {
+    ensure!(
         !c.lrs.0.is_empty() && !c.widths.0.is_empty(),
         "the sweep needs at least one learning rate and one width, got lrs={} widths={} (e.g. lrs=0.01,0.1 widths=8,32)",
         c.lrs,
         c.widths
     );
-    let clock = Instant::now();
+    let mut runs = Vec::new();
+    for &lr in &c.lrs.0 {
+        for &w in &c.widths.0 {
+            runs.push(train_one(c, data, lr, w)?);
+        }
+    }
+    Ok(runs)
+}
+
+/// The index of the run with the highest validation accuracy (the first on ties).
+///
+/// ```
+/// use tchlab::experiments::sweep::{Run, select};
+/// let run = |v| Run { lr: 0.1, width: 8, model: None, valid_accuracy: v };
+/// assert_eq!(select(&[run(90.0), run(f64::NAN), run(95.0), run(95.0)]).unwrap(), 2);
+/// ```
+pub fn select(runs: &[Run]) -> Result<usize> {
+    let mut best: Option<usize> = None;
+    for (i, r) in runs.iter().enumerate() {
+        if r.valid_accuracy.is_finite() && best.is_none_or(|b| r.valid_accuracy > runs[b].valid_accuracy) {
+            best = Some(i);
+        }
+    }
+    best.ok_or_else(|| anyhow::anyhow!("every setting of the sweep diverged: lower the learning rates"))
+}
+
+/// The test accuracy (%) of the selected run: the one time the sweep looks at the test set.
+pub fn test_selected(data: &Data, run: &Run) -> Result<f64> {
+    let model = run.model.as_ref().ok_or_else(|| anyhow::anyhow!("the selected setting has no trained model"))?;
+    Ok(100.0 * evaluate(model, &data.test, Loss::CrossEntropy)?.accuracy)
+}
+
+/// The report: every setting's validation accuracy (`sweep_lr{lr}_w{units}_valid_accuracy`),
+/// the selected setting (`sweep_selected_lr`, `sweep_selected_width`,
+/// `sweep_selected_valid_accuracy`) and its test accuracy (`sweep_selected_test_accuracy`);
+/// a table and a heatmap of the validation accuracies.
+pub fn report(c: &Config, runs: &[Run], selected: usize, test_accuracy: f64) -> Report {
     let mut report = Report::new("hyperparameter-sweep");
     report.settings = c.to_params().entries();
-    let data = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
-    let train = DataLoader::new(data.train, c.batch)?.shuffle(c.seed);
-    let test = DataLoader::new(data.test, 1000)?;
-    let mut grid = Vec::new();
     let mut rows = Vec::new();
-    for &lr in &c.lrs.0 {
-        let mut row = Vec::new();
-        for &w in &c.widths.0 {
-            let cfg = MlpConfig::new(784, &[w], 10).activation(Activation::Relu);
-            let acc =
-                match train_mlp(&cfg, c.seed, &train, None, &test, TrainConfig::sgd(lr, c.epochs).seed(c.seed).quiet())
-                {
-                    Ok((_, _, acc)) => acc,
-                    Err(e) => {
-                        println!("lr {lr}, {w} units: {e:#}");
-                        f64::NAN
-                    }
-                };
-            println!("lr {lr:<6} hidden {w:<4} test accuracy {acc:.2}%");
-            report.metric(&format!("lr{lr}_w{w}_test_accuracy"), acc);
-            rows.push(vec![lr.to_string(), w.to_string(), format!("{acc:.2}")]);
-            row.push(acc);
-        }
-        grid.push(row);
+    for r in runs {
+        report.metric(&format!("sweep_lr{}_w{}_valid_accuracy", r.lr, r.width), r.valid_accuracy);
+        rows.push(vec![r.lr.to_string(), r.width.to_string(), format!("{:.2}", r.valid_accuracy)]);
     }
-    let best = rows
-        .iter()
-        .max_by(|a, b| a[2].parse::<f64>().unwrap_or(0.0).total_cmp(&b[2].parse::<f64>().unwrap_or(0.0)))
-        .cloned();
-    if let Some(b) = best {
-        println!("best: lr {} with {} hidden units ({}%)", b[0], b[1], b[2]);
+    if let Some(s) = runs.get(selected) {
+        report.metric("sweep_selected_lr", s.lr);
+        report.metric("sweep_selected_width", s.width as f64);
+        report.metric("sweep_selected_valid_accuracy", s.valid_accuracy);
+        report.metric("sweep_selected_test_accuracy", test_accuracy);
     }
-    report.tables.push(("sweep".into(), Table::from_rows(&["learning rate", "hidden units", "test acc (%)"], rows)));
+    let grid: Vec<Vec<f64>> =
+        runs.chunks(c.widths.0.len().max(1)).map(|row| row.iter().map(|r| r.valid_accuracy).collect()).collect();
+    report.tables.push(("sweep".into(), Table::from_rows(&["learning rate", "hidden units", "valid acc (%)"], rows)));
     report.figures.push((
         "sweep_heatmap".into(),
         Figure::heatmap(
-            "Test accuracy (%)",
+            "Validation accuracy (%)",
             grid,
             c.lrs.0.iter().map(|l| l.to_string()).collect(),
             c.widths.0.iter().map(|w| w.to_string()).collect(),
@@ -97,6 +196,23 @@ pub fn run(c: &Config) -> Result<Report> {
             "learning rate",
         ),
     ));
+    report
+}
+
+/// Every step in order: data, the grid, the selection on validation accuracy, the
+/// selected setting's test accuracy, the report.
+pub fn run(c: &Config) -> Result<Report> {
+    let clock = Instant::now();
+    let data = data(c)?;
+    let runs = grid(c, &data)?;
+    let selected = select(&runs)?;
+    let test_accuracy = test_selected(&data, &runs[selected])?;
+    let s = &runs[selected];
+    println!(
+        "selected on validation: lr {} with {} hidden units ({:.2}% validation) | test accuracy {test_accuracy:.2}%",
+        s.lr, s.width, s.valid_accuracy
+    );
+    let mut report = report(c, &runs, selected, test_accuracy);
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
 }
