@@ -231,15 +231,44 @@ pub fn filter_normalize(direction: &[Tensor], weights: &[Tensor]) -> Result<Vec<
     Ok(out)
 }
 
-/// A standard normal direction of the shapes of `like`, drawn from the crate's
-/// generator with `seed` (independent of libtorch's global generator).
-fn gaussian_direction(like: &[Tensor], rng: &mut Rng) -> Vec<Tensor> {
-    like.iter()
+/// A random direction for the weights `like`: standard normal values from the crate's
+/// generator with `seed` (independent of libtorch's global generator), filter-normalised
+/// to `like` ([`filter_normalize`]: every weight row gets the norm of its row in `like`,
+/// biases get 0).
+///
+/// ```
+/// use tchlab::model::{Mlp, MlpConfig};
+/// let w = tchlab::landscape::parameters(&Mlp::new(&MlpConfig::new(4, &[3], 2), 1).unwrap());
+/// let d = tchlab::landscape::random_direction(&w, 5).unwrap();
+/// assert_eq!(d.len(), w.len());
+/// ```
+pub fn random_direction(like: &[Tensor], seed: u64) -> Result<Vec<Tensor>> {
+    let mut rng = Rng::new(seed);
+    let gaussian: Vec<Tensor> = like
+        .iter()
         .map(|t| {
             let values: Vec<f64> = (0..t.numel()).map(|_| rng.normal()).collect();
             Tensor::from_slice(&values).view(t.size().as_slice()).to_kind(t.kind()).to_device(t.device())
         })
-        .collect()
+        .collect();
+    filter_normalize(&gaussian, like)
+}
+
+/// A copy of `mlp` with the units of hidden layer `layer` reordered by `order`
+/// ([`permute_hidden_units`]): the same function at another point of parameter space.
+///
+/// ```
+/// use tchlab::model::{Mlp, MlpConfig};
+/// let m = Mlp::new(&MlpConfig::new(4, &[3], 2), 1).unwrap();
+/// let p = tchlab::landscape::permuted(&m, 0, &[2, 1, 0]).unwrap();
+/// let x = tch::Tensor::randn([5, 4], tch::kind::FLOAT_CPU);
+/// assert!(m.forward(&x).allclose(&p.forward(&x), 1e-6, 1e-6, false));
+/// ```
+pub fn permuted(mlp: &Mlp, layer: usize, order: &[i64]) -> Result<Mlp> {
+    let mut copy = Mlp::on_device(mlp.config(), 0, mlp.layers()[0].ws.device())?;
+    set_parameters(&mut copy, &parameters(mlp))?;
+    permute_hidden_units(&mut copy, layer, order)?;
+    Ok(copy)
 }
 
 /// A plane through parameter space: θ(α, β) = θ* + α·δ + β·η, a two-dimensional slice of
@@ -270,13 +299,30 @@ impl Plane {
         Ok(Plane { centre, x, y })
     }
 
-    /// The plane through `model`'s parameters along two independent Gaussian directions,
-    /// each filter-normalised to the model's weights ([`filter_normalize`]: biases fixed).
+    /// The plane through `model`'s parameters along two random directions
+    /// ([`random_direction`] with `seed` and `seed + 1`), each filter-normalised to the
+    /// model's weights (biases fixed), as in Li et al. 2018.
     pub fn filter_normalized(model: &dyn Network, seed: u64) -> Result<Self> {
         let centre = parameters(model);
-        let mut rng = Rng::new(seed);
-        let x = filter_normalize(&gaussian_direction(&centre, &mut rng), &centre)?;
-        let y = filter_normalize(&gaussian_direction(&centre, &mut rng), &centre)?;
+        let x = random_direction(&centre, seed)?;
+        let y = random_direction(&centre, seed.wrapping_add(1))?;
+        Self::new(centre, x, y)
+    }
+
+    /// The plane through two parameter lists `a` and `b` and along `y`: centred at their
+    /// midpoint, with α = −1 at `a` and α = 1 at `b` (β = 0).
+    ///
+    /// ```
+    /// use tch::Tensor;
+    /// let (a, b) = (vec![Tensor::from_slice(&[0.0f64, 0.0])], vec![Tensor::from_slice(&[2.0f64, 0.0])]);
+    /// let plane = tchlab::landscape::Plane::through(&a, &b, vec![Tensor::from_slice(&[0.0f64, 1.0])]).unwrap();
+    /// assert_eq!(tchlab::landscape::distance(&plane.at(1.0, 0.0), &b), 0.0);
+    /// assert_eq!(tchlab::landscape::distance(&plane.at(-1.0, 0.0), &a), 0.0);
+    /// ```
+    pub fn through(a: &[Tensor], b: &[Tensor], y: Vec<Tensor>) -> Result<Self> {
+        ensure!(a.len() == b.len(), "{} vs {} parameter tensors", a.len(), b.len());
+        let centre = a.iter().zip(b).map(|(a, b)| (a + b) * 0.5).collect();
+        let x = a.iter().zip(b).map(|(a, b)| (b - a) * 0.5).collect();
         Self::new(centre, x, y)
     }
 
@@ -365,6 +411,24 @@ impl Grid {
     pub fn centre(&self) -> f64 {
         let m = self.side() / 2;
         self.values.get(m).and_then(|r| r.get(m)).copied().unwrap_or(f64::NAN)
+    }
+
+    /// The values along the row β = 0 from α = `from` to α = `to` as `(α, value)` (the
+    /// grid points in between; the side should be odd).
+    ///
+    /// ```
+    /// let g = tchlab::landscape::Grid::from_fn(1.0, 5, |a, b| a + 10.0 * b);
+    /// assert_eq!(g.middle_row(-0.5, 1.0), vec![(-0.5, -0.5), (0.0, 0.0), (0.5, 0.5), (1.0, 1.0)]);
+    /// ```
+    pub fn middle_row(&self, from: f64, to: f64) -> Vec<(f64, f64)> {
+        let row = &self.values[self.side() / 2];
+        let eps = 1e-9 * (1.0 + to.abs().max(from.abs()));
+        self.coords
+            .iter()
+            .zip(row)
+            .filter(|(a, _)| **a >= from - eps && **a <= to + eps)
+            .map(|(&a, &v)| (a, v))
+            .collect()
     }
 
     /// The smallest value and its (α, β).
@@ -544,7 +608,7 @@ mod tests {
         assert!(grid.curvature_ratio() < 1e-4, "{}", grid.curvature_ratio());
         assert_eq!(grid.interior_local_maxima(), 0);
         // A quadratic bowl through Plane::grid: exactly convex, minimum at the centre.
-        let centre = vec![Tensor::from_slice(&[0.5f64, -1.0, 2.0])];
+        let centre = [Tensor::from_slice(&[0.5f64, -1.0, 2.0])];
         let (dx, dy) = (vec![Tensor::from_slice(&[1.0f64, 2.0, 0.0])], vec![Tensor::from_slice(&[0.0f64, 1.0, 1.0])]);
         let plane = Plane::new(vec![centre[0].copy()], dx, dy).unwrap();
         let at_centre = |p: &[Tensor]| Ok((&p[0] - &centre[0]).square().sum(Kind::Double).double_value(&[]));

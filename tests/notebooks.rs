@@ -74,8 +74,9 @@ fn lecture_notebooks_run_clean() {
 }
 
 /// The experiments whose notebook prints their numbers, and that notebook.
-const CLI_NOTEBOOK_PAIRS: [(&str, &str); 13] = [
+const CLI_NOTEBOOK_PAIRS: [(&str, &str); 14] = [
     ("architecture", "01-mlp-architecture"),
+    ("loss-landscape", "01-mlp-architecture"),
     ("activations", "02-activation-functions"),
     ("xor", "03-xor"),
     ("sigmoid-vs-softmax", "04-sigmoid-mse-vs-softmax-ce"),

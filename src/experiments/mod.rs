@@ -13,6 +13,7 @@ pub mod cats_dogs;
 pub mod custom_loader;
 pub mod dead_relu;
 pub mod failure_cases;
+pub mod loss_landscape;
 pub mod overfitting_time;
 mod params;
 mod report;
@@ -65,6 +66,11 @@ pub fn all() -> Vec<Experiment> {
             architecture,
             "architecture",
             "MLP computation graph: autograd vs the slide's path sum, all-zero init, non-convex loss over seeds"
+        ),
+        experiment!(
+            loss_landscape,
+            "loss-landscape",
+            "2-D slices of the loss around softmax regression and an MLP along filter-normalised random directions"
         ),
         experiment!(
             activations,
