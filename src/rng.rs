@@ -70,6 +70,11 @@ impl Rng {
     }
 }
 
+/// Held by the unit tests that draw from libtorch's global generator (`manual_seed`,
+/// `Mlp::new`), which tests running in parallel would otherwise reseed under each other.
+#[cfg(test)]
+pub(crate) static GLOBAL_GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,8 +100,3 @@ mod tests {
         assert!((var - 1.0).abs() < 0.01, "{var}");
     }
 }
-
-/// Held by the unit tests that draw from libtorch's global generator (`manual_seed`,
-/// `Mlp::new`), which tests running in parallel would otherwise reseed under each other.
-#[cfg(test)]
-pub(crate) static GLOBAL_GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -76,6 +76,7 @@ fn lecture_notebooks_run_clean() {
 /// The experiments whose notebook prints their numbers, and that notebook.
 const CLI_NOTEBOOK_PAIRS: &[(&str, &str)] = &[
     ("architecture", "01-mlp-architecture"),
+    ("loss-landscape", "01-mlp-architecture"),
     ("activations", "02-activation-functions"),
     ("smooth-adversarial", "02-activation-functions"),
     ("xor", "03-xor"),

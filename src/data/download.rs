@@ -2,7 +2,6 @@
 //! written to a temporary file, checked, then renamed, so a bad or partial download
 //! never looks complete.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -125,4 +124,3 @@ pub fn fetch_file(name: &str, mirrors: &[String], dir: &Path, verify: &dyn Fn(&[
         failures.join("\n")
     )
 }
-

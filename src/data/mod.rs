@@ -219,4 +219,3 @@ pub(crate) fn default_workers() -> usize {
         .and_then(|w| w.parse().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
-

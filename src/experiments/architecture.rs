@@ -6,15 +6,15 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, ensure};
 use tch::{Kind, Tensor};
 
 use super::{Report, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling, Xor};
-use crate::landscape::{Line, barrier, distance, parameters, permute_hidden_units};
+use crate::landscape::{Line, barrier, distance, parameters, permuted};
 use crate::model::{Activation, Init, Mlp, MlpConfig};
 use crate::plot::{Figure, Series};
-use crate::train::{Loss, TrainConfig, Trainer};
+use crate::train::{History, Loss, TrainConfig, Trainer};
 
 super::settings! {
     /// Settings of the three demonstrations.
@@ -81,78 +81,124 @@ pub fn path_sum_check(seed: i64) -> (f64, f64) {
     (auto, paths)
 }
 
-/// Runs the three demonstrations.
-pub fn run(c: &Config) -> Result<Report> {
-    let clock = Instant::now();
-    let mut report = Report::new("architecture");
-    report.settings = c.to_params().entries();
-    let (auto, paths) = path_sum_check(123);
-    println!("dl/dw1_11: autograd {auto:.12}, sum over paths {paths:.12}");
-    report.metric("grad_autograd", auto);
-    report.metric("grad_path_sum", paths);
-    report.metric("grad_abs_difference", (auto - paths).abs());
+/// The seed of the random point at which [`path_sum_check`] compares the two gradients.
+pub const PATH_SEED: i64 = 123;
 
-    // All-zero init: the hidden units receive identical updates and stay identical.
+/// One model of the symmetry demonstration: a 2-8-2 sigmoid MLP trained on XOR from an
+/// initialisation, with its first-layer weights after training.
+pub struct SymmetryRun {
+    /// `zeros` or `default`.
+    pub name: String,
+    /// The first layer's weights after training, one row per hidden unit.
+    pub weights: Tensor,
+    /// The largest difference between any hidden unit's weights and the first unit's.
+    pub unit_spread: f64,
+    /// Training accuracy after the last epoch, in percent.
+    pub train_accuracy: f64,
+}
+
+/// Trains the symmetry demonstration's 2-8-2 sigmoid MLP on the lecture's XOR data with
+/// every weight and bias initialised by `init` (`Init::Zeros`: all hidden units get the
+/// same gradient and stay identical; `Init::Default`: the symmetry is broken).
+///
+/// ```no_run
+/// use tchlab::experiments::architecture::{Config, symmetry};
+/// let zeros = symmetry(&Config::lecture(), "zeros", tchlab::model::Init::Zeros)?;
+/// assert!(zeros.unit_spread < 1e-6);
+/// # anyhow::Ok(())
+/// ```
+pub fn symmetry(c: &Config, name: &str, init: Init) -> Result<SymmetryRun> {
     let xor = DataLoader::new(Xor::lecture().dataset(), 50)?.shuffle(1);
-    let mut spreads = Vec::new();
-    for (name, init) in [("zeros", Init::Zeros), ("default", Init::Default)] {
-        let cfg = MlpConfig::new(2, &[8], 2).activation(Activation::Sigmoid).weight_init(init).bias_init(init);
-        let mut m = Mlp::new(&cfg, 1)?;
-        let h = Trainer::new(TrainConfig::sgd(0.5, c.zero_epochs).quiet()).fit(&mut m, &xor, None)?;
-        let w = &m.layers()[0].ws;
-        // Largest difference between any hidden unit's weights and the first unit's.
-        let spread = (w - w.get(0).unsqueeze(0)).abs().max().double_value(&[]);
-        println!(
-            "{name} init: after {} epochs, hidden units differ by at most {spread:.3e}; train accuracy {:.1}%",
-            c.zero_epochs,
-            100.0 * h.last("train").map(|r| r.accuracy).unwrap_or(0.0)
-        );
-        report.metric(&format!("{name}_init_unit_spread"), spread);
-        report.metric(
-            &format!("{name}_init_train_accuracy"),
-            100.0 * h.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN),
-        );
-        spreads.push((name, w.shallow_clone()));
-    }
-    let rows: Vec<Figure> = spreads
-        .iter()
-        .map(|(name, w)| {
-            let series = (0..w.size()[0])
-                .map(|u| {
-                    Series::line("", vec![(0.0, w.double_value(&[u, 0])), (1.0, w.double_value(&[u, 1]))])
-                        .color(u as usize)
-                })
-                .collect();
-            Figure::lines(&format!("{name} init: first-layer weights per hidden unit"), "input", "weight", series)
-                .size(420, 300)
-        })
-        .collect();
-    report.figures.push(("zero_init".into(), Figure::row(rows)));
+    let cfg = MlpConfig::new(2, &[8], 2).activation(Activation::Sigmoid).weight_init(init).bias_init(init);
+    let mut m = Mlp::new(&cfg, 1)?;
+    let h = Trainer::new(TrainConfig::sgd(0.5, c.zero_epochs).quiet()).fit(&mut m, &xor, None)?;
+    let w = m.layers()[0].ws.detach().copy();
+    let unit_spread = (&w - w.get(0).unsqueeze(0)).abs().max().double_value(&[]);
+    let train_accuracy = 100.0 * h.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN);
+    println!(
+        "{name} init: after {} epochs, hidden units differ by at most {unit_spread:.3e}; train accuracy {train_accuracy:.1}%",
+        c.zero_epochs
+    );
+    Ok(SymmetryRun { name: name.into(), weights: w, unit_spread, train_accuracy })
+}
 
-    // Non-convex: the same model and data from several seeds.
-    let data = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
-    let train = DataLoader::new(data.train, 64)?.shuffle(1);
-    let mut curves = Vec::new();
-    let mut finals = Vec::new();
-    let mut trained = Vec::new();
-    for seed in 1..=c.seeds {
-        let mut m = Mlp::new(&MlpConfig::new(784, &[c.hidden], 10).activation(Activation::Sigmoid), seed)?;
-        let h = Trainer::new(TrainConfig::sgd(0.1, c.epochs).seed(seed).quiet()).fit(&mut m, &train, None)?;
-        let last = h.last_loss("train").unwrap_or(f64::NAN);
-        println!("seed {seed}: final training loss {last:.5}");
-        finals.push(last);
-        report.metric(&format!("seed{seed}_final_loss"), last);
-        curves.push(Series::line(&format!("seed {seed}"), h.curve("train", "loss")));
-        trained.push(m);
+impl SymmetryRun {
+    /// Each hidden unit's two input weights as one line (all-zero init: the lines coincide).
+    pub fn figure(&self) -> Figure {
+        let w = &self.weights;
+        let series = (0..w.size()[0])
+            .map(|u| {
+                Series::line("", vec![(0.0, w.double_value(&[u, 0])), (1.0, w.double_value(&[u, 1]))]).color(u as usize)
+            })
+            .collect();
+        Figure::lines(&format!("{} init: first-layer weights per hidden unit", self.name), "input", "weight", series)
+            .size(420, 300)
     }
-    let (lo, hi) = finals.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    report.metric("final_loss_spread", hi - lo);
-    report
-        .figures
-        .push(("seeds".into(), Figure::lines("Same model, different seeds", "epoch", "training loss", curves)));
-    straight_lines(c, &train, trained, &mut report)?;
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+}
+
+/// The MNIST images of the non-convexity demonstration (the first `train_size`), in
+/// shuffled minibatches of 64.
+pub fn mnist_train(c: &Config) -> Result<DataLoader> {
+    let data = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
+    DataLoader::new(data.train, 64).map(|l| l.shuffle(1))
+}
+
+/// The non-convexity demonstration's 784-`hidden`-10 sigmoid MLP (no hidden layer:
+/// softmax regression, whose cross-entropy loss is convex).
+pub fn model(c: &Config, hidden: bool) -> MlpConfig {
+    if hidden {
+        MlpConfig::new(784, &[c.hidden], 10).activation(Activation::Sigmoid)
+    } else {
+        MlpConfig::new(784, &[], 10)
+    }
+}
+
+/// One seed's run: the trained model and its history.
+pub struct SeedRun {
+    /// The seed (initial weights and shuffling).
+    pub seed: u64,
+    /// The trained model.
+    pub model: Mlp,
+    /// Its training loss per epoch.
+    pub history: History,
+}
+
+/// Trains `config` from `seed` on `train` (SGD, learning rate 0.1, `epochs` epochs).
+///
+/// ```no_run
+/// use tchlab::experiments::architecture::{Config, mnist_train, model, train_seed};
+/// let c = Config::lecture();
+/// let run = train_seed(&c, &model(&c, true), &mnist_train(&c)?, 1)?;
+/// println!("{:?}", run.history.last_loss("train"));
+/// # anyhow::Ok(())
+/// ```
+pub fn train_seed(c: &Config, config: &MlpConfig, train: &DataLoader, seed: u64) -> Result<SeedRun> {
+    let mut model = Mlp::new(config, seed)?;
+    let history = Trainer::new(TrainConfig::sgd(0.1, c.epochs).seed(seed).quiet()).fit(&mut model, train, None)?;
+    Ok(SeedRun { seed, model, history })
+}
+
+impl SeedRun {
+    /// The final training loss.
+    pub fn final_loss(&self) -> f64 {
+        self.history.last_loss("train").unwrap_or(f64::NAN)
+    }
+}
+
+/// The training loss on the straight lines between solutions, and how far apart they are.
+pub struct Lines {
+    /// Softmax regression, seed 1 → seed 2: `(t, loss)`.
+    pub softmax: Vec<(f64, f64)>,
+    /// The MLP, seed 1 → seed 2.
+    pub mlp: Vec<(f64, f64)>,
+    /// The MLP, seed 1 → seed 1 with its hidden units in reverse order.
+    pub permuted: Vec<(f64, f64)>,
+    /// |loss(permuted) − loss(seed 1)|: the same function, so ~0.
+    pub permuted_loss_change: f64,
+    /// The distance the permutation moves the parameters.
+    pub permuted_distance: f64,
+    /// The distance between seed 1's and seed 2's MLP.
+    pub seeds_distance: f64,
 }
 
 /// Points on each straight line between two solutions.
@@ -160,70 +206,110 @@ const LINE_POINTS: usize = 21;
 
 /// Different final losses across seeds would also happen for a convex model that has
 /// not converged. The proof of non-convexity is a bump: the training loss along the
-/// straight line between two MLP solutions (seeds 1 and 2), and between seed 1's
-/// solution and the same network with its hidden units reordered (the same function,
-/// another point), rises above the chord; for softmax regression (convex) it cannot.
-/// `seed_models` are the MLPs trained above from seeds 1, 2, …; the first two are reused.
-fn straight_lines(c: &Config, train: &DataLoader, seed_models: Vec<Mlp>, report: &mut Report) -> Result<()> {
+/// straight line between two MLP solutions (`mlp_a`, `mlp_b`: seeds 1 and 2), and between
+/// seed 1's solution and the same network with its hidden units reordered (the same
+/// function, another point), rises above the chord; for softmax regression (convex, trained
+/// here from seeds 1 and 2) it cannot.
+pub fn straight_lines(c: &Config, train: &DataLoader, mlp_a: &Mlp, mlp_b: &Mlp) -> Result<Lines> {
     let eval = DataLoader::new(train.dataset().clone(), 1000)?;
-    let fit = |config: &MlpConfig, seed: u64| -> Result<Mlp> {
-        let mut m = Mlp::new(config, seed)?;
-        Trainer::new(TrainConfig::sgd(0.1, c.epochs).seed(seed).quiet()).fit(&mut m, train, None)?;
-        Ok(m)
-    };
-    let softmax = MlpConfig::new(784, &[], 10);
-    let mlp = MlpConfig::new(784, &[c.hidden], 10).activation(Activation::Sigmoid);
-    let (soft_a, soft_b) = (fit(&softmax, 1)?, fit(&softmax, 2)?);
-    let mut seed_models = seed_models.into_iter();
-    let mlp_a = match seed_models.next() {
-        Some(m) => m,
-        None => fit(&mlp, 1)?,
-    };
-    let mlp_b = match seed_models.next() {
-        Some(m) => m,
-        None => fit(&mlp, 2)?,
-    };
+    let (softmax, mlp) = (model(c, false), model(c, true));
+    let (soft_a, soft_b) = (train_seed(c, &softmax, train, 1)?.model, train_seed(c, &softmax, train, 2)?.model);
     // Seed 1's MLP with its hidden units in reverse order: the same function.
-    let mut mlp_a_permuted = Mlp::new(&mlp, 0)?;
-    crate::landscape::set_parameters(&mut mlp_a_permuted, &parameters(&mlp_a))?;
     let reversed: Vec<i64> = (0..c.hidden).rev().collect();
-    permute_hidden_units(&mut mlp_a_permuted, 0, &reversed)?;
-    let mut soft_scratch = Mlp::new(&softmax, 0)?;
-    let mut mlp_scratch = Mlp::new(&mlp, 0)?;
+    let mlp_a_permuted = permuted(mlp_a, 0, &reversed)?;
+    let (mut soft_scratch, mut mlp_scratch) = (Mlp::new(&softmax, 0)?, Mlp::new(&mlp, 0)?);
     let ce = Loss::CrossEntropy;
-    let lines = [
-        ("softmax", "softmax regression, seed 1 → seed 2", Line::between(&soft_a, &soft_b)?, &mut soft_scratch),
-        ("mlp", "MLP, seed 1 → seed 2", Line::between(&mlp_a, &mlp_b)?, &mut mlp_scratch),
-    ];
-    let mut series = Vec::new();
-    for (key, label, line, scratch) in lines {
+    let curve = |label: &str, line: Line, scratch: &mut Mlp| -> Result<Vec<(f64, f64)>> {
         let curve = line.losses(scratch, LINE_POINTS, &eval, ce)?;
-        println!(
-            "{label}: loss at the ends {:.4} / {:.4}, barrier {:.4}",
-            curve[0].1,
-            curve[LINE_POINTS - 1].1,
-            barrier(&curve)
-        );
-        report.metric(&format!("{key}_line_barrier"), barrier(&curve));
-        series.push(Series::line(label, curve));
-    }
-    let permuted = Line::between(&mlp_a, &mlp_a_permuted)?.losses(&mut mlp_scratch, LINE_POINTS, &eval, ce)?;
-    let loss_change = (permuted[LINE_POINTS - 1].1 - permuted[0].1).abs();
-    let moved = distance(&parameters(&mlp_a), &parameters(&mlp_a_permuted));
-    let apart = distance(&parameters(&mlp_a), &parameters(&mlp_b));
+        let (first, last) = (curve[0].1, curve[LINE_POINTS - 1].1);
+        println!("{label}: loss at the ends {first:.4} / {last:.4}, barrier {:.4}", barrier(&curve));
+        Ok(curve)
+    };
+    let softmax = curve("softmax regression, seed 1 → seed 2", Line::between(&soft_a, &soft_b)?, &mut soft_scratch)?;
+    let mlp = curve("MLP, seed 1 → seed 2", Line::between(mlp_a, mlp_b)?, &mut mlp_scratch)?;
+    let permuted =
+        curve("MLP, seed 1 → its hidden units reversed", Line::between(mlp_a, &mlp_a_permuted)?, &mut mlp_scratch)?;
+    let lines = Lines {
+        permuted_loss_change: (permuted[LINE_POINTS - 1].1 - permuted[0].1).abs(),
+        permuted_distance: distance(&parameters(mlp_a), &parameters(&mlp_a_permuted)),
+        seeds_distance: distance(&parameters(mlp_a), &parameters(mlp_b)),
+        softmax,
+        mlp,
+        permuted,
+    };
     println!(
-        "seed 1's MLP, hidden units reversed: loss changes by {loss_change:.2e}, the parameters move {moved:.2} \
-         (seed 2's solution is {apart:.2} away); barrier on the line between them {:.4}",
-        barrier(&permuted)
+        "hidden units reversed: the loss changes by {:.2e}, the parameters move {:.2} (seed 2's solution is {:.2} away)",
+        lines.permuted_loss_change, lines.permuted_distance, lines.seeds_distance
     );
-    report.metric("permuted_loss_change", loss_change);
-    report.metric("permuted_distance", moved);
-    report.metric("seeds_distance", apart);
-    report.metric("permuted_line_barrier", barrier(&permuted));
-    series.push(Series::line("MLP, seed 1 → seed 1 with hidden units reversed", permuted));
-    report.figures.push((
-        "straight_lines".into(),
-        Figure::lines("Training loss on the straight line between two solutions", "t", "training loss", series),
-    ));
-    Ok(())
+    Ok(lines)
+}
+
+impl Lines {
+    /// The three curves in one chart.
+    pub fn figure(&self) -> Figure {
+        let series = vec![
+            Series::line("softmax regression, seed 1 → seed 2", self.softmax.clone()),
+            Series::line("MLP, seed 1 → seed 2", self.mlp.clone()),
+            Series::line("MLP, seed 1 → seed 1 with hidden units reversed", self.permuted.clone()),
+        ];
+        Figure::lines("Training loss on the straight line between two solutions", "t", "training loss", series)
+    }
+}
+
+/// The training-loss curves of several seeds in one chart.
+pub fn seeds_figure(runs: &[SeedRun]) -> Figure {
+    let curves = runs.iter().map(|r| Series::line(&format!("seed {}", r.seed), r.history.curve("train", "loss")));
+    Figure::lines("Same model, different seeds", "epoch", "training loss", curves.collect())
+}
+
+/// Records the three demonstrations' numbers and figures: the gradients `(autograd,
+/// sum over paths)`, the symmetry runs, the seeds' runs and the straight lines.
+pub fn report(c: &Config, gradient: (f64, f64), symmetry: &[SymmetryRun], seeds: &[SeedRun], lines: &Lines) -> Report {
+    let mut report = Report::new("architecture");
+    report.settings = c.to_params().entries();
+    let (auto, paths) = gradient;
+    report.metric("grad_autograd", auto);
+    report.metric("grad_path_sum", paths);
+    report.metric("grad_abs_difference", (auto - paths).abs());
+    for run in symmetry {
+        report.metric(&format!("{}_init_unit_spread", run.name), run.unit_spread);
+        report.metric(&format!("{}_init_train_accuracy", run.name), run.train_accuracy);
+    }
+    report.figures.push(("zero_init".into(), Figure::row(symmetry.iter().map(SymmetryRun::figure).collect())));
+    let finals: Vec<f64> = seeds.iter().map(SeedRun::final_loss).collect();
+    for (run, last) in seeds.iter().zip(&finals) {
+        report.metric(&format!("seed{}_final_loss", run.seed), *last);
+    }
+    let (lo, hi) = finals.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    report.metric("final_loss_spread", hi - lo);
+    report.figures.push(("seeds".into(), seeds_figure(seeds)));
+    for (key, curve) in [("softmax", &lines.softmax), ("mlp", &lines.mlp)] {
+        report.metric(&format!("{key}_line_barrier"), barrier(curve));
+    }
+    report.metric("permuted_loss_change", lines.permuted_loss_change);
+    report.metric("permuted_distance", lines.permuted_distance);
+    report.metric("seeds_distance", lines.seeds_distance);
+    report.metric("permuted_line_barrier", barrier(&lines.permuted));
+    report.figures.push(("straight_lines".into(), lines.figure()));
+    report
+}
+
+/// Runs the three demonstrations: the steps above, in order.
+pub fn run(c: &Config) -> Result<Report> {
+    ensure!(c.seeds >= 2, "seeds={} but the straight line between two solutions needs at least 2", c.seeds);
+    let clock = Instant::now();
+    let gradient = path_sum_check(PATH_SEED);
+    println!("dl/dw1_11: autograd {:.12}, sum over paths {:.12}", gradient.0, gradient.1);
+    let symmetry = vec![symmetry(c, "zeros", Init::Zeros)?, symmetry(c, "default", Init::Default)?];
+    let train = mnist_train(c)?;
+    let mut seeds = Vec::new();
+    for seed in 1..=c.seeds {
+        let run = train_seed(c, &model(c, true), &train, seed)?;
+        println!("seed {seed}: final training loss {:.5}", run.final_loss());
+        seeds.push(run);
+    }
+    let lines = straight_lines(c, &train, &seeds[0].model, &seeds[1].model)?;
+    let mut report = report(c, gradient, &symmetry, &seeds, &lines);
+    report.seconds = clock.elapsed().as_secs_f64();
+    Ok(report)
 }

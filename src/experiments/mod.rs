@@ -15,6 +15,7 @@ pub mod dead_relu;
 pub mod double_descent;
 pub mod failure_cases;
 pub mod fashion_inits;
+pub mod loss_landscape;
 pub mod overfitting_time;
 mod params;
 mod report;
@@ -68,6 +69,11 @@ pub fn all() -> Vec<Experiment> {
             architecture,
             "architecture",
             "MLP computation graph: autograd vs the slide's path sum, all-zero init, non-convex loss over seeds"
+        ),
+        experiment!(
+            loss_landscape,
+            "loss-landscape",
+            "2-D slices of the loss around softmax regression and an MLP along filter-normalised random directions"
         ),
         experiment!(
             activations,

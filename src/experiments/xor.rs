@@ -1,16 +1,20 @@
 //! XOR: a hidden layer without a non-linearity stays linear; with ReLU it solves XOR.
+//! The steps: the lecture's data ([`data`]), one model per activation ([`train`]), the
+//! cost per epoch beside the lecture's ([`cost_table`]), the decision regions
+//! ([`Run::regions`]), and the [`report`].
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use super::Report;
 use crate::data::{DataLoader, Dataset, NumericCsv, Xor};
+use crate::display::Table;
 use crate::metrics::decision_grid;
 use crate::model::{Activation, Mlp, MlpConfig};
 use crate::plot::{Figure, Series};
-use crate::train::{TrainConfig, Trainer};
+use crate::train::{History, TrainConfig, Trainer};
 
 super::settings! {
     /// Settings of the XOR experiment.
@@ -43,49 +47,192 @@ impl Config {
     }
 }
 
-/// Trains the linear and the ReLU model and draws their losses and decision regions.
-pub fn run(c: &Config) -> Result<Report> {
-    let clock = Instant::now();
-    let mut report = Report::new("xor");
-    report.settings = c.to_params().entries();
+/// The cost the lecture's code printed before each epoch's update of the linear model,
+/// epochs 1–6; from epoch 7 to 25 it printed 0.6927 ([`LECTURE_LINEAR_PLATEAU`]).
+pub const LECTURE_LINEAR_COSTS: [f64; 6] = [0.7075, 0.6980, 0.6946, 0.6933, 0.6929, 0.6928];
+/// The linear model's printed cost from epoch 7 on (ln 2 to four decimals: guessing).
+pub const LECTURE_LINEAR_PLATEAU: f64 = 0.6927;
+/// The ReLU model's printed cost at epochs 1 and 25 (falling steadily in between).
+pub const LECTURE_RELU_COSTS: (f64, f64) = (0.7163, 0.3594);
+
+/// The XOR data: one full batch, the points for plotting, and the plotting range (the
+/// data's range ± 1, as in the lecture).
+pub struct Data {
+    /// All points in one batch (the lecture trains full batch).
+    pub loader: DataLoader,
+    /// `(x1, x2, class)` of every point.
+    pub points: Vec<(f64, f64, i64)>,
+    /// The x1 range of the plots.
+    pub x: (f64, f64),
+    /// The x2 range of the plots.
+    pub y: (f64, f64),
+}
+
+/// Reads the lecture's `xor.csv` (`csv`; when that file is missing, generates data like it).
+///
+/// ```no_run
+/// let data = tchlab::experiments::xor::data(&tchlab::experiments::xor::Config::lecture())?;
+/// assert_eq!(data.points.len(), 750);
+/// # anyhow::Ok(())
+/// ```
+pub fn data(c: &Config) -> Result<Data> {
     let csv = PathBuf::from(&c.csv);
     let data = if csv.is_file() { NumericCsv::read(&csv, "class label")?.dataset } else { Xor::lecture().dataset() };
     let n = data.len();
     let points: Vec<(f64, f64, i64)> =
         (0..n).map(|i| data.get(i).map(|e| (e.input[0] as f64, e.input[1] as f64, e.label))).collect::<Result<_>>()?;
-    let loader = DataLoader::new(data, n)?;
     let (xmin, xmax) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
     let (ymin, ymax) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    let (xr, yr) = ((xmin - 1.0, xmax + 1.0), (ymin - 1.0, ymax + 1.0));
-    let mut regions = Vec::new();
-    let mut curves = Vec::new();
-    for (name, act) in [("linear", Activation::Identity), ("relu", Activation::Relu)] {
-        let mut model = Mlp::new(&MlpConfig::new(2, &[c.hidden], 2).activation(act), c.seed)?;
-        let history =
-            Trainer::new(TrainConfig::sgd(c.lr, c.epochs).seed(c.seed).quiet()).fit(&mut model, &loader, None)?;
-        println!("{name}: cost per epoch (before each update)");
-        for (e, v) in history.minibatch_loss.iter().enumerate() {
-            println!("  epoch {:>3} | cost {v:.4}", e + 1);
-        }
-        let last = history.last("train").map(|r| (r.loss, r.accuracy)).unwrap_or_default();
-        report.metric(&format!("{name}_first_cost"), history.minibatch_loss[0]);
-        report.metric(&format!("{name}_final_cost"), *history.minibatch_loss.last().unwrap_or(&f64::NAN));
-        report.metric(&format!("{name}_train_accuracy"), 100.0 * last.1);
-        curves.push(Series::line(
-            name,
-            history.minibatch_loss.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)).collect(),
-        ));
-        let cells = decision_grid(&model, xr, yr, c.grid_step)?;
-        regions.push(Figure::decision_regions(&format!("{name} hidden layer"), xr, yr, cells, points.clone()));
-        report.histories.push((name.to_string(), history));
+    Ok(Data { loader: DataLoader::new(data, n)?, points, x: (xmin - 1.0, xmax + 1.0), y: (ymin - 1.0, ymax + 1.0) })
+}
+
+impl Data {
+    /// The points as a scatter plot, by class.
+    pub fn scatter(&self) -> Figure {
+        Figure::decision_regions("XOR data", self.x, self.y, Vec::new(), self.points.clone())
     }
+
+    /// Points per class.
+    pub fn class_counts(&self) -> (usize, usize) {
+        let zeros = self.points.iter().filter(|p| p.2 == 0).count();
+        (zeros, self.points.len() - zeros)
+    }
+}
+
+/// The lecture's model Linear(2 → hidden) → activation → Linear(hidden → 2) for
+/// `name` `linear` (no activation) or `relu`.
+///
+/// ```
+/// let c = tchlab::experiments::xor::Config::lecture();
+/// assert_eq!(tchlab::experiments::xor::model(&c, "relu").unwrap().layer_sizes(), vec![2, 50, 2]);
+/// assert!(tchlab::experiments::xor::model(&c, "tanh").is_err());
+/// ```
+pub fn model(c: &Config, name: &str) -> Result<MlpConfig> {
+    let act = match name {
+        "linear" => Activation::Identity,
+        "relu" => Activation::Relu,
+        _ => bail!("unknown XOR model `{name}`: use linear or relu"),
+    };
+    Ok(MlpConfig::new(2, &[c.hidden], 2).activation(act))
+}
+
+/// One trained XOR model.
+pub struct Run {
+    /// `linear` or `relu`.
+    pub name: String,
+    /// The trained model.
+    pub model: Mlp,
+    /// Its cost per epoch (`minibatch_loss`: one full batch, before each update).
+    pub history: History,
+}
+
+/// Trains model `name` from `seed` (full batch, SGD at `lr`, `epochs` epochs) and prints
+/// its cost per epoch as the lecture's code did.
+pub fn train(c: &Config, data: &Data, name: &str) -> Result<Run> {
+    let mut model = Mlp::new(&self::model(c, name)?, c.seed)?;
+    let history =
+        Trainer::new(TrainConfig::sgd(c.lr, c.epochs).seed(c.seed).quiet()).fit(&mut model, &data.loader, None)?;
+    println!("{name}: cost per epoch (before each update)");
+    for (e, v) in history.minibatch_loss.iter().enumerate() {
+        println!("  epoch {:>3} | cost {v:.4}", e + 1);
+    }
+    Ok(Run { name: name.into(), model, history })
+}
+
+impl Run {
+    /// The cost per epoch.
+    pub fn costs(&self) -> &[f64] {
+        &self.history.minibatch_loss
+    }
+
+    /// Training accuracy after the last epoch, in percent.
+    pub fn train_accuracy(&self) -> f64 {
+        100.0 * self.history.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN)
+    }
+
+    /// The predicted class over a grid of step `grid_step` spanning the plots' range,
+    /// with the data on top.
+    pub fn regions(&self, c: &Config, data: &Data) -> Result<Figure> {
+        let cells = decision_grid(&self.model, data.x, data.y, c.grid_step)?;
+        let title = format!("{} hidden layer", self.name);
+        Ok(Figure::decision_regions(&title, data.x, data.y, cells, data.points.clone()))
+    }
+}
+
+/// The cost per epoch of each run, beside the lecture's printed costs (where it printed
+/// them: linear epochs 1–25, ReLU epochs 1 and 25).
+pub fn cost_table(runs: &[Run]) -> Table {
+    let find = |name: &str| runs.iter().find(|r| r.name == name);
+    let (linear, relu) = (find("linear"), find("relu"));
+    let epochs = runs.iter().map(|r| r.costs().len()).max().unwrap_or(0);
+    let ours =
+        |r: Option<&Run>, e: usize| r.and_then(|r| r.costs().get(e)).map(|v| format!("{v:.4}")).unwrap_or_default();
+    let rows = (0..epochs)
+        .map(|e| {
+            let lecture_linear = LECTURE_LINEAR_COSTS.get(e).copied().unwrap_or(LECTURE_LINEAR_PLATEAU);
+            let lecture_relu = match e {
+                0 => format!("{:.4}", LECTURE_RELU_COSTS.0),
+                24 => format!("{:.4}", LECTURE_RELU_COSTS.1),
+                _ => String::new(),
+            };
+            let lecture_linear = if e < 25 { format!("{lecture_linear:.4}") } else { String::new() };
+            vec![(e + 1).to_string(), lecture_linear, ours(linear, e), lecture_relu, ours(relu, e)]
+        })
+        .collect();
+    Table::from_rows(&["epoch", "lecture: linear", "tchlab: linear", "lecture: ReLU", "tchlab: ReLU"], rows)
+}
+
+/// The costs per epoch of each run, with ln 2 (guessing) dashed.
+pub fn cost_figure(c: &Config, runs: &[Run]) -> Figure {
+    let mut curves: Vec<Series> = runs
+        .iter()
+        .map(|r| Series::line(&r.name, r.costs().iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)).collect()))
+        .collect();
     curves.push(
         Series::line("ln 2", vec![(1.0, 2f64.ln()), (c.epochs as f64, 2f64.ln())])
             .style(crate::plot::Style::Dashed)
             .color(6),
     );
-    report.figures.push(("loss".into(), Figure::lines("XOR: cost per epoch", "epoch", "cross-entropy", curves)));
+    Figure::lines("XOR: cost per epoch", "epoch", "cross-entropy", curves)
+}
+
+/// Records per run its first and final cost and training accuracy; for the linear run
+/// the spread (max − min) of its costs from epoch 7 on (the lecture: 0.6927 throughout),
+/// for the ReLU run the number of epochs whose cost rose (the lecture: falling steadily);
+/// the cost figure, the cost table and the decision regions.
+pub fn report(c: &Config, data: &Data, runs: Vec<Run>) -> Result<Report> {
+    let mut report = Report::new("xor");
+    report.settings = c.to_params().entries();
+    let mut regions = Vec::new();
+    for run in &runs {
+        let costs = run.costs();
+        let name = &run.name;
+        report.metric(&format!("{name}_first_cost"), costs.first().copied().unwrap_or(f64::NAN));
+        report.metric(&format!("{name}_final_cost"), costs.last().copied().unwrap_or(f64::NAN));
+        report.metric(&format!("{name}_train_accuracy"), run.train_accuracy());
+        if name == "linear" {
+            let tail = costs.get(LECTURE_LINEAR_COSTS.len()..).unwrap_or(&[]);
+            let (lo, hi) = tail.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            report.metric("linear_plateau_spread", hi - lo);
+        } else {
+            report.metric(&format!("{name}_cost_rises"), costs.windows(2).filter(|w| w[1] > w[0]).count() as f64);
+        }
+        regions.push(run.regions(c, data)?);
+    }
+    report.figures.push(("loss".into(), cost_figure(c, &runs)));
     report.figures.push(("decision_regions".into(), Figure::row(regions)));
+    report.tables.push(("costs".into(), cost_table(&runs)));
+    report.histories = runs.into_iter().map(|r| (r.name, r.history)).collect();
+    Ok(report)
+}
+
+/// Trains the linear and the ReLU model and draws their losses and decision regions:
+/// the steps above, in order.
+pub fn run(c: &Config) -> Result<Report> {
+    let clock = Instant::now();
+    let data = data(c)?;
+    let runs = vec![train(c, &data, "linear")?, train(c, &data, "relu")?];
+    let mut report = report(c, &data, runs)?;
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -262,4 +262,34 @@ impl Figure {
             Plot::Heatmap { values, rows, cols, x_label: x_label.into(), y_label: y_label.into(), integer: false },
         )
     }
+
+    /// A contour plot of `values[j][i]` on a regular grid spanning `x` × `y` (row 0 at
+    /// the bottom): `levels` filled bands between the smallest and the largest value,
+    /// spaced evenly in log(value) when every value is positive (losses span orders of
+    /// magnitude) and evenly otherwise, with their boundary lines, a colour bar, and a
+    /// white dot at the smallest value.
+    ///
+    /// ```
+    /// let values: Vec<Vec<f64>> = (0..11)
+    ///     .map(|j| (0..11).map(|i| { let (a, b) = (i as f64 / 5.0 - 1.0, j as f64 / 5.0 - 1.0); 1.0 + a * a + b * b }).collect())
+    ///     .collect();
+    /// let fig = tchlab::plot::Figure::contour("Bowl", (-1.0, 1.0), (-1.0, 1.0), values, 8, "α", "β");
+    /// assert!(fig.to_svg().unwrap().contains("Bowl"));
+    /// assert_eq!(&fig.to_png().unwrap()[1..4], b"PNG");
+    /// ```
+    pub fn contour(
+        title: &str,
+        x: (f64, f64),
+        y: (f64, f64),
+        values: Vec<Vec<f64>>,
+        levels: usize,
+        x_label: &str,
+        y_label: &str,
+    ) -> Self {
+        Figure::new(
+            title,
+            (560, 480),
+            Plot::Contour { x, y, values, levels: levels.max(2), x_label: x_label.into(), y_label: y_label.into() },
+        )
+    }
 }

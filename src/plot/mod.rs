@@ -119,6 +119,14 @@ pub(crate) enum Plot {
         y_label: String,
         integer: bool,
     },
+    Contour {
+        x: (f64, f64),
+        y: (f64, f64),
+        values: Vec<Vec<f64>>,
+        levels: usize,
+        x_label: String,
+        y_label: String,
+    },
     Histogram {
         groups: Vec<(String, Vec<f64>)>,
         bins: usize,

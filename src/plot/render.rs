@@ -76,6 +76,9 @@ fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, bitmap:
         Plot::Heatmap { values, rows, cols, x_label, y_label, integer } => {
             heatmap(fig, area, values, rows, cols, x_label, y_label, *integer)
         }
+        Plot::Contour { x, y, values, levels, x_label, y_label } => {
+            contour(fig, area, *x, *y, values, *levels, x_label, y_label)
+        }
         Plot::Histogram { groups, bins, x_label } => histogram(fig, area, groups, *bins, x_label),
     }
 }
@@ -398,6 +401,153 @@ fn heatmap<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The contour levels of [`contour`]: `levels + 1` boundaries from the smallest to
+/// the largest finite value, evenly spaced in log(value) when all values are positive.
+pub(crate) fn contour_levels(values: &[Vec<f64>], levels: usize) -> Vec<f64> {
+    let finite = values.iter().flatten().copied().filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if !(lo.is_finite() && hi > lo) {
+        return vec![lo, lo + 1.0];
+    }
+    let n = levels.max(1);
+    let log = lo > 0.0;
+    (0..=n)
+        .map(|k| {
+            let t = k as f64 / n as f64;
+            if log { (lo.ln() + t * (hi.ln() - lo.ln())).exp() } else { lo + t * (hi - lo) }
+        })
+        .collect()
+}
+
+/// Marching squares on one grid cell: the segments where the bilinear surface through
+/// the corner values `v` (bottom-left, bottom-right, top-right, top-left, at unit
+/// coordinates) crosses `level`.
+fn cell_segments(v: [f64; 4], level: f64) -> Vec<((f64, f64), (f64, f64))> {
+    let corners = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)];
+    let mut crossings = Vec::new();
+    for e in 0..4 {
+        let (a, b) = (v[e], v[(e + 1) % 4]);
+        if (a < level) != (b < level) {
+            let t = (level - a) / (b - a);
+            let (p, q) = (corners[e], corners[(e + 1) % 4]);
+            crossings.push((p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1)));
+        }
+    }
+    crossings.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn contour<DB: DrawingBackend>(
+    fig: &Figure,
+    area: &DrawingArea<DB, Shift>,
+    xr: (f64, f64),
+    yr: (f64, f64),
+    values: &[Vec<f64>],
+    levels: usize,
+    x_label: &str,
+    y_label: &str,
+) -> Result<()> {
+    let (plot_area, bar_area) = area.split_horizontally(area.dim_in_pixel().0.saturating_sub(80));
+    let mut chart = ChartBuilder::on(&plot_area)
+        .caption(&fig.title, title_style(17))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style((FAMILY, 13))
+        .axis_desc_style((FAMILY, 14))
+        .draw()
+        .map_err(err)?;
+    let ny = values.len();
+    let nx = values.first().map(Vec::len).unwrap_or(0);
+    let bounds = contour_levels(values, levels);
+    let band = |v: f64| bounds.iter().skip(1).take_while(|&&b| v > b).count().min(levels - 1);
+    let shade = |k: usize| viridis(k as f64 / (levels - 1).max(1) as f64);
+    if nx >= 2 && ny >= 2 {
+        // Filled bands: the bilinear surface sampled on a finer grid, runs merged per row.
+        let fine = 6;
+        let (mx, my) = ((nx - 1) * fine, (ny - 1) * fine);
+        let (dx, dy) = ((xr.1 - xr.0) / mx as f64, (yr.1 - yr.0) / my as f64);
+        let sample = |i: usize, j: usize| {
+            let (fx, fy) = ((i as f64 + 0.5) / fine as f64, (j as f64 + 0.5) / fine as f64);
+            let (i0, j0) = ((fx as usize).min(nx - 2), (fy as usize).min(ny - 2));
+            let (tx, ty) = (fx - i0 as f64, fy - j0 as f64);
+            let v = |i: usize, j: usize| values[j][i];
+            (1.0 - ty) * ((1.0 - tx) * v(i0, j0) + tx * v(i0 + 1, j0))
+                + ty * ((1.0 - tx) * v(i0, j0 + 1) + tx * v(i0 + 1, j0 + 1))
+        };
+        let mut rects = Vec::new();
+        for j in 0..my {
+            let bands: Vec<usize> = (0..mx).map(|i| band(sample(i, j))).collect();
+            let mut start = 0;
+            for i in 1..=mx {
+                if i == mx || bands[i] != bands[start] {
+                    let y = yr.0 + j as f64 * dy;
+                    rects.push(Rectangle::new(
+                        [(xr.0 + start as f64 * dx, y), (xr.0 + i as f64 * dx, y + dy)],
+                        shade(bands[start]).filled(),
+                    ));
+                    start = i;
+                }
+            }
+        }
+        chart.draw_series(rects).map_err(err)?;
+        // The level lines.
+        let (cx, cy) = ((xr.1 - xr.0) / (nx - 1) as f64, (yr.1 - yr.0) / (ny - 1) as f64);
+        let mut paths = Vec::new();
+        for &level in &bounds[1..bounds.len() - 1] {
+            for j in 0..ny - 1 {
+                for i in 0..nx - 1 {
+                    let v = [values[j][i], values[j][i + 1], values[j + 1][i + 1], values[j + 1][i]];
+                    if v.iter().all(|v| v.is_finite()) {
+                        for (a, b) in cell_segments(v, level) {
+                            let at = |p: (f64, f64)| (xr.0 + (i as f64 + p.0) * cx, yr.0 + (j as f64 + p.1) * cy);
+                            paths.push(PathElement::new(vec![at(a), at(b)], BLACK.mix(0.45).stroke_width(1)));
+                        }
+                    }
+                }
+            }
+        }
+        chart.draw_series(paths).map_err(err)?;
+        // The grid's smallest value.
+        let mut best = (f64::INFINITY, (0, 0));
+        for (j, row) in values.iter().enumerate() {
+            for (i, &v) in row.iter().enumerate() {
+                if v < best.0 {
+                    best = (v, (i, j));
+                }
+            }
+        }
+        let p = (xr.0 + best.1.0 as f64 * cx, yr.0 + best.1.1 as f64 * cy);
+        chart
+            .draw_series([Circle::new(p, 4, WHITE.filled()), Circle::new(p, 4, BLACK.stroke_width(1))])
+            .map_err(err)?;
+    }
+    // The colour bar with its level values.
+    let h = bar_area.dim_in_pixel().1;
+    let (top, bottom) = (46i32, h as i32 - 52);
+    let step = (bottom - top) as f64 / levels as f64;
+    for k in 0..levels {
+        let y1 = bottom - (k as f64 * step) as i32;
+        let y0 = bottom - ((k + 1) as f64 * step) as i32;
+        bar_area.draw(&Rectangle::new([(6, y0), (24, y1)], shade(k).filled())).map_err(err)?;
+    }
+    let span = bounds.last().copied().unwrap_or(1.0) - bounds[0];
+    let every = levels.div_ceil(8).max(1);
+    for (k, b) in bounds.iter().enumerate().filter(|(k, _)| k % every == 0 || *k == levels) {
+        let y = bottom - (k as f64 * step) as i32;
+        let text = if span.abs() < 1e-3 || b.abs() >= 1000.0 { format!("{b:.2e}") } else { format!("{b:.3}") };
+        bar_area.draw(&Text::new(text, (28, y - 6), (FAMILY, 11).into_font().color(&BLACK))).map_err(err)?;
+    }
+    Ok(())
+}
+
 fn histogram<DB: DrawingBackend>(
     fig: &Figure,
     area: &DrawingArea<DB, Shift>,
@@ -470,4 +620,32 @@ fn histogram<DB: DrawingBackend>(
             .map_err(err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contour_levels_span_the_values_in_log_steps_when_positive() {
+        let v = vec![vec![1.0, 10.0], vec![100.0, 1000.0]];
+        let l = contour_levels(&v, 3);
+        assert_eq!(l.len(), 4);
+        for (a, b) in l.iter().zip([1.0, 10.0, 100.0, 1000.0]) {
+            assert!((a - b).abs() < 1e-9 * b, "{l:?}");
+        }
+        let l = contour_levels(&[vec![-1.0, 1.0]], 2);
+        assert_eq!(l, vec![-1.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn marching_squares_crosses_each_cell_where_the_level_lies() {
+        // Bottom edge 0 → 1, top edge 0 → 1: the level 0.5 is the vertical line x = 0.5.
+        let s = cell_segments([0.0, 1.0, 1.0, 0.0], 0.5);
+        assert_eq!(s.len(), 1);
+        let ((x0, _), (x1, _)) = s[0];
+        assert!((x0 - 0.5).abs() < 1e-12 && (x1 - 0.5).abs() < 1e-12, "{s:?}");
+        assert!(cell_segments([0.0, 0.0, 0.0, 0.0], 0.5).is_empty());
+        assert_eq!(cell_segments([1.0, 0.0, 1.0, 0.0], 0.5).len(), 2);
+    }
 }
