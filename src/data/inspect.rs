@@ -78,10 +78,12 @@ pub fn recognise(path: &Path) -> Result<DataLayout> {
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
-/// std::fs::create_dir_all(dir.path().join("cat")).unwrap();
-/// image::GrayImage::new(4, 4).save(dir.path().join("cat/1.png")).unwrap();
+/// for class in ["cat", "dog"] {
+///     std::fs::create_dir_all(dir.path().join(class)).unwrap();
+///     image::GrayImage::new(4, 4).save(dir.path().join(class).join("1.png")).unwrap();
+/// }
 /// let text = tchlab::data::describe(dir.path()).unwrap();
-/// assert!(text.contains("1 images of shape [1, 4, 4]"), "{text}");
+/// assert!(text.contains("2 images of shape [1, 4, 4]") && text.contains("cat:1 dog:1"), "{text}");
 /// ```
 pub fn describe(path: &Path) -> Result<String> {
     let mut out = String::new();
