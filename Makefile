@@ -20,9 +20,9 @@ test:
 notebooks: setup
 	TCHLAB_CI=0 $(PY) tools/run_notebooks.py --out target/notebooks-lecture $(NOTEBOOKS)
 
-# Copies the outputs of the last `make notebooks` run into the committed notebooks and
-# regenerates README.md's table of the lecture's numbers and ours.
-publish:
+# Runs every notebook at the lecture's settings (`make notebooks`), copies the outputs into
+# the committed notebooks and regenerates README.md's table of the lecture's numbers and ours.
+publish: notebooks
 	$(PY) tools/publish_notebooks.py target/notebooks-lecture $(NOTEBOOKS)
 
 lab: setup
