@@ -328,6 +328,49 @@ fn fused_step_trains_exactly_like_autograd() {
 }
 
 #[test]
+fn fused_momentum_and_adam_train_like_the_tch_optimisers() {
+    let _rng = common::torch_rng();
+    let loader = DataLoader::new(Xor::lecture().dataset(), 32).unwrap().shuffle(3);
+    let optimisers = [
+        OptimizerKind::Sgd { lr: 0.05, momentum: 0.9, weight_decay: 0.0 },
+        OptimizerKind::Sgd { lr: 0.05, momentum: 0.5, weight_decay: 0.01 },
+        OptimizerKind::Adam { lr: 0.01, weight_decay: 0.0 },
+        OptimizerKind::Adam { lr: 0.003, weight_decay: 0.001 },
+    ];
+    for activation in [Activation::Sigmoid, Activation::Relu, Activation::LeakyRelu(0.1)] {
+        for (optimizer, loss) in optimisers.into_iter().zip([Loss::CrossEntropy, Loss::SigmoidMse].into_iter().cycle())
+        {
+            let cfg = MlpConfig::new(2, &[16, 8], 2).activation(activation);
+            // A cosine schedule checks that each epoch's rate reaches the fused update.
+            let tc = TrainConfig::sgd(0.0, 3).optimizer(optimizer).loss(loss).quiet();
+            let tc = tc.schedule(LrSchedule::Cosine { min_lr: 0.0 });
+            let run = |fused: bool| {
+                let mut m = Mlp::new(&cfg, 7).unwrap();
+                let mut trainer = Trainer::new(tc.clone().fused_step(fused));
+                assert_eq!(trainer.uses_fused_step(&m), fused);
+                let h = trainer.fit(&mut m, &loader, None).unwrap();
+                (h, m)
+            };
+            let ((fh, fm), (ah, am)) = (run(true), run(false));
+            let case = format!("{activation} {loss} {optimizer:?}");
+            assert_eq!(fh.minibatch_loss.len(), 72, "{case}");
+            for (f, a) in fh.minibatch_loss.iter().zip(&ah.minibatch_loss) {
+                assert!((f - a).abs() <= 1e-5 * a.abs().max(1.0), "{case}: loss {f} vs {a}");
+            }
+            let autograd_vars = am.var_store().variables();
+            let mut moved = 0.0f64;
+            for (name, f) in fm.var_store().variables() {
+                let diff = (&f - &autograd_vars[&name]).abs().max().double_value(&[]);
+                assert!(diff < 1e-5, "{case}: {name} differs by {diff}");
+                let start = Mlp::new(&cfg, 7).unwrap().var_store().variables()[&name].shallow_clone();
+                moved = moved.max((&f - start).abs().max().double_value(&[]));
+            }
+            assert!(moved > 1e-2, "{case}: the weights barely moved ({moved}), so the comparison shows little");
+        }
+    }
+}
+
+#[test]
 fn the_fused_step_steps_aside_for_what_it_cannot_do() {
     let _rng = common::torch_rng();
     let mlp = |cfg: MlpConfig| Mlp::new(&cfg, 1).unwrap();
@@ -337,9 +380,11 @@ fn the_fused_step_steps_aside_for_what_it_cannot_do() {
     assert_eq!(blocker(&mlp(base.clone()), &sgd), None);
     assert!(blocker(&mlp(base.clone().activation(Activation::Gelu)), &sgd).unwrap().contains("gelu"));
     assert!(blocker(&mlp(base.clone().dropout(0.5)), &sgd).unwrap().contains("dropout"));
-    assert!(blocker(&mlp(base.clone()), &TrainConfig::adam(0.01, 1)).unwrap().contains("Adam"));
+    // Momentum and Adam fuse too (on the CPU).
+    assert_eq!(blocker(&mlp(base.clone()), &TrainConfig::adam(0.01, 1)), None);
     let momentum = sgd.clone().optimizer(OptimizerKind::Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.0 });
-    assert!(blocker(&mlp(base.clone()), &momentum).unwrap().contains("momentum"));
+    assert_eq!(blocker(&mlp(base.clone()), &momentum), None);
+    assert!(blocker(&mlp(base.clone()), &sgd.clone().fused_step(false)).unwrap().contains("turned off"));
     assert!(blocker(&mlp(base.clone()), &sgd.clone().loss(Loss::BinaryCrossEntropy)).is_some());
     let cnn = Cnn::new(&CnnConfig::small(1, 16, 2), 1).unwrap();
     assert!(blocker(&cnn, &sgd).unwrap().contains("not a plain MLP"));

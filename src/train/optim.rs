@@ -56,7 +56,8 @@ impl OptimizerKind {
                 nn::Sgd { momentum, dampening: 0.0, wd: weight_decay, nesterov: false }.build(vs, lr)?
             }
             OptimizerKind::Adam { lr, weight_decay } => {
-                nn::Adam { wd: weight_decay, ..Default::default() }.build(vs, lr)?
+                nn::Adam { beta1: ADAM_BETA1, beta2: ADAM_BETA2, wd: weight_decay, eps: ADAM_EPS, amsgrad: false }
+                    .build(vs, lr)?
             }
         })
     }
@@ -100,6 +101,76 @@ impl LrSchedule {
             LrSchedule::Cosine { min_lr } => {
                 let t = epoch as f64 / epochs.max(1) as f64;
                 min_lr + 0.5 * (base - min_lr) * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        }
+    }
+}
+
+/// Adam's first-moment decay β₁, as `torch.optim.Adam` and tch's `nn::Adam` default.
+pub const ADAM_BETA1: f64 = 0.9;
+/// Adam's second-moment decay β₂.
+pub const ADAM_BETA2: f64 = 0.999;
+/// Adam's ε, added to the root of the second moment.
+pub const ADAM_EPS: f64 = 1e-8;
+
+/// What an optimiser keeps between steps for one parameter: SGD's momentum buffer, or
+/// Adam's first and second moments (empty for plain SGD).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ParameterState {
+    /// Momentum buffer `v` (SGD) or first moment `m` (Adam).
+    pub first: Vec<f32>,
+    /// Second moment `v` (Adam).
+    pub second: Vec<f32>,
+}
+
+/// One optimiser step on one parameter `w` with gradient `g` (same length), in one pass
+/// over its values; `t` is the step's number from 1 (for Adam's bias correction). The
+/// update rule is libtorch's (`torch::optim::SGD` with dampening 0, `torch::optim::Adam`,
+/// which tch's optimisers run on the autograd path), weight decay added to the gradient:
+///
+/// - SGD: `g ← g + wd·w`, with momentum `μ`: `v ← μ·v + g`, `g ← v`; then `w ← w − lr·g`.
+/// - Adam: `g ← g + wd·w`, `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
+///   `w ← w − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)`.
+///
+/// ```
+/// use tchlab::train::{OptimizerKind, ParameterState, step_parameter};
+/// let (mut w, g) = (vec![1.0f32, -1.0], vec![0.5f32, 0.5]);
+/// let mut state = ParameterState::default();
+/// let sgd = OptimizerKind::Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.0 };
+/// step_parameter(&sgd, 0.1, 1, &mut w, &g, &mut state);
+/// step_parameter(&sgd, 0.1, 2, &mut w, &g, &mut state);
+/// assert!((w[0] - (1.0 - 0.05 - 0.095)).abs() < 1e-6); // v = 0.5, then 0.95
+/// let adam = OptimizerKind::Adam { lr: 0.01, weight_decay: 0.0 };
+/// let mut w = vec![1.0f32];
+/// step_parameter(&adam, 0.01, 1, &mut w, &[3.0], &mut ParameterState::default());
+/// assert!((w[0] - 0.99).abs() < 1e-6); // Adam's first step moves by lr
+/// ```
+pub fn step_parameter(kind: &OptimizerKind, lr: f64, t: u64, w: &mut [f32], g: &[f32], state: &mut ParameterState) {
+    assert_eq!(w.len(), g.len(), "a parameter and its gradient differ in size");
+    let wd = kind.weight_decay() as f32;
+    match *kind {
+        OptimizerKind::Sgd { momentum, .. } => {
+            let (lr, mu) = (lr as f32, momentum as f32);
+            // The buffer starts at zero, so the first step's is the gradient, as libtorch's.
+            state.first.resize(w.len(), 0.0);
+            for ((w, &g), v) in w.iter_mut().zip(g).zip(&mut state.first) {
+                *v = mu * *v + g + wd * *w;
+                *w -= lr * *v;
+            }
+        }
+        OptimizerKind::Adam { .. } => {
+            state.first.resize(w.len(), 0.0);
+            state.second.resize(w.len(), 0.0);
+            let t = t.max(1) as i32;
+            let step_size = (lr / (1.0 - ADAM_BETA1.powi(t))) as f32;
+            let root_correction = (1.0 - ADAM_BETA2.powi(t)).sqrt() as f32;
+            let (b1, b2, eps) = (ADAM_BETA1 as f32, ADAM_BETA2 as f32, ADAM_EPS as f32);
+            let (c1, c2) = ((1.0 - ADAM_BETA1) as f32, (1.0 - ADAM_BETA2) as f32);
+            for (((w, &g), m), v) in w.iter_mut().zip(g).zip(&mut state.first).zip(&mut state.second) {
+                let g = g + wd * *w;
+                *m = b1 * *m + c1 * g;
+                *v = b2 * *v + c2 * g * g;
+                *w -= step_size * *m / (v.sqrt() / root_correction + eps);
             }
         }
     }

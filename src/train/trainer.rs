@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use tch::Tensor;
 
-use super::fused::FusedStep;
+use super::fused::{FusedOptimizer, FusedStep};
 use super::{History, Loss, LrSchedule, OptimizerKind, fused_step_blocker};
 use crate::data::DataLoader;
 use crate::model::Network;
@@ -298,6 +298,23 @@ struct EpochTotals {
     seen: usize,
 }
 
+/// The optimiser of a run, as its [`StepMethod`] needs it.
+enum Optimizer {
+    /// The fused step's own update and state.
+    Fused(FusedOptimizer),
+    /// tch's optimiser over the model's variables (autograd).
+    Tch(tch::nn::Optimizer),
+}
+
+impl Optimizer {
+    fn set_lr(&mut self, lr: f64) {
+        match self {
+            Optimizer::Fused(o) => o.set_lr(lr),
+            Optimizer::Tch(o) => o.set_lr(lr),
+        }
+    }
+}
+
 impl Trainer {
     /// A trainer with `config` and no hooks.
     pub fn new(config: TrainConfig) -> Self {
@@ -365,8 +382,11 @@ impl Trainer {
     ) -> Result<History> {
         self.check_run(model, train, valid)?;
         let c = self.config.clone();
-        let mut optimizer = c.optimizer.build(model.var_store())?;
         let method = self.step_method(model);
+        let mut optimizer = match (&method, model.as_mlp()) {
+            (StepMethod::Fused, Some(mlp)) => Optimizer::Fused(FusedOptimizer::new(c.optimizer, mlp)),
+            _ => Optimizer::Tch(c.optimizer.build(model.var_store())?),
+        };
         history.step = method.to_string();
         let train_eval = match c.eval_train {
             true => {
@@ -383,7 +403,7 @@ impl Trainer {
             let lr = c.schedule.lr(c.optimizer.lr(), epoch - 1, c.epochs);
             optimizer.set_lr(lr);
             tch::manual_seed(crate::rng::mix(c.seed ^ epoch as u64) as i64 & i64::MAX);
-            let totals = self.train_epoch(model, &method, &mut optimizer, train, epoch, lr, &mut history, &progress)?;
+            let totals = self.train_epoch(model, &mut optimizer, train, epoch, lr, &mut history, &progress)?;
             let train_result = match &train_eval {
                 Some(loader) => evaluate(model, loader, c.loss)?,
                 None => totals.evaluation(c.minibatch_accuracy),
@@ -437,8 +457,7 @@ impl Trainer {
     fn train_epoch(
         &mut self,
         model: &mut dyn Network,
-        method: &StepMethod,
-        optimizer: &mut tch::nn::Optimizer,
+        optimizer: &mut Optimizer,
         train: &DataLoader,
         epoch: usize,
         lr: f64,
@@ -462,16 +481,19 @@ impl Trainer {
                 batch.inputs = inputs.detach();
             }
             let at = || format!("epoch {epoch}, batch {b}");
-            let (logits, value) = match (method, model.as_mlp()) {
-                (StepMethod::Fused, Some(mlp)) => {
+            let (logits, value) = match (&mut *optimizer, model.as_mlp()) {
+                (Optimizer::Fused(optimizer), Some(mlp)) => {
                     let step = FusedStep::forward(mlp, &batch.inputs).with_context(at)?;
-                    let (value, delta) = step.loss(c.loss, &batch.labels, lr).with_context(at)?;
+                    let (value, delta) = step.loss(c.loss, &batch.labels, optimizer).with_context(at)?;
                     let value = finite(value, epoch, b, lr)?;
                     let logits = step.logits().shallow_clone();
-                    step.update(delta, lr, c.optimizer.weight_decay())?;
+                    step.update(delta, optimizer)?;
                     (logits, value)
                 }
-                _ => {
+                (Optimizer::Fused(_), None) => {
+                    anyhow::bail!("the fused step was chosen for a model that is not an MLP")
+                }
+                (Optimizer::Tch(optimizer), _) => {
                     let logits = model.forward_t(&batch.inputs, true);
                     let loss = c.loss.compute(&logits, &batch.labels).with_context(at)?;
                     let value = finite(loss.double_value(&[]), epoch, b, lr)?;
