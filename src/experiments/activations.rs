@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Result;
 use tch::{Kind, Tensor};
 
-use super::{List, Report, mnist_splits, train_mlp};
+use super::{List, Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling};
 use crate::display::Table;
 use crate::model::{Activation, MlpConfig};
@@ -78,7 +78,8 @@ pub fn run(c: &Config) -> Result<Report> {
     for &a in &c.compare.0 {
         let cfg = MlpConfig::new(784, &c.hidden.0, 10).activation(a);
         println!("== {} ==", cfg.describe());
-        let (_, h, acc) = train_mlp(&cfg, c.seed, &train, None, &test, TrainConfig::sgd(c.lr, c.epochs).seed(c.seed))?;
+        let Trained { history: h, test_accuracy: acc, .. } =
+            fit_and_test(&cfg, c.seed, &train, None, &test, TrainConfig::sgd(c.lr, c.epochs).seed(c.seed))?;
         report.metric(&format!("{}_test_accuracy", a.name()), acc);
         runs.push((a.name().to_string(), h));
     }

@@ -251,16 +251,3 @@ pub fn fit_and_test(
     let test_accuracy = 100.0 * crate::train::evaluate(&model, test, loss)?.accuracy;
     Ok(Trained { model, history, test_accuracy })
 }
-
-/// [`fit_and_test`] as a tuple (model, history, test accuracy in %).
-pub(crate) fn train_mlp(
-    config: &crate::model::MlpConfig,
-    seed: u64,
-    train: &crate::data::DataLoader,
-    valid: Option<&crate::data::DataLoader>,
-    test: &crate::data::DataLoader,
-    tc: crate::train::TrainConfig,
-) -> Result<(crate::model::Mlp, crate::train::History, f64)> {
-    let t = fit_and_test(config, seed, train, valid, test, tc)?;
-    Ok((t.model, t.history, t.test_accuracy))
-}

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Result, ensure};
 
-use super::{List, Report, mnist_splits, train_mlp};
+use super::{List, Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling, Subset};
 use crate::display::Table;
 use crate::model::{Activation, MlpConfig};
@@ -95,7 +95,8 @@ pub fn run(c: &Config) -> Result<Report> {
     let test = DataLoader::new(data.test, 1000)?;
     let model = MlpConfig::new(784, &c.hidden.0, 10).activation(Activation::Relu);
     let tc = TrainConfig::sgd(c.lr, c.epochs).seed(c.seed).quiet();
-    let (_, history, test_acc) = train_mlp(&model, c.seed, &train, Some(&valid), &test, tc)?;
+    let Trained { history, test_accuracy: test_acc, .. } =
+        fit_and_test(&model, c.seed, &train, Some(&valid), &test, tc)?;
     let (best, best_loss) = best_epoch(&history).ok_or_else(|| anyhow::anyhow!("no validation loss recorded"))?;
     let final_valid = history.last_loss("valid").unwrap_or(f64::NAN);
     let final_train = history.last_loss("train").unwrap_or(f64::NAN);

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Result, ensure};
 use tch::{Kind, Tensor};
 
-use super::{Report, mnist_splits, train_mlp};
+use super::{Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling, Subset};
 use crate::display::Table;
 use crate::model::{Activation, MlpConfig, Network};
@@ -138,7 +138,8 @@ pub fn run(c: &Config) -> Result<Report> {
         let epochs = 2 + rng.below(c.max_epochs.saturating_sub(1).max(1));
         let config = MlpConfig::new(784, &[width], 10).activation(Activation::Relu);
         let tc = TrainConfig::sgd(lr, epochs).seed(c.seed + s as u64).eval_train(false).quiet();
-        let (model, _, acc) = train_mlp(&config, c.seed + s as u64, &loader, None, &test, tc)?;
+        let Trained { model, test_accuracy: acc, .. } =
+            fit_and_test(&config, c.seed + s as u64, &loader, None, &test, tc)?;
         rows.push(vec![s.to_string(), width.to_string(), format!("{lr:.4}"), epochs.to_string(), format!("{acc:.2}")]);
         correct.push(correct_on(&model, &tx, &ty)?);
     }

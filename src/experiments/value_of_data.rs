@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Result, ensure};
 
-use super::{List, Report, mnist_splits, train_mlp};
+use super::{List, Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling, Subset};
 use crate::display::Table;
 use crate::model::{Activation, MlpConfig};
@@ -95,7 +95,7 @@ pub fn run(c: &Config) -> Result<Report> {
         let mut errors = [0.0; 2];
         for (m, (name, config)) in models.iter().enumerate() {
             let tc = TrainConfig::sgd(c.lr, epochs).seed(c.seed).eval_train(false).quiet();
-            let (_, history, acc) = train_mlp(config, c.seed, &loader, None, &test, tc)?;
+            let Trained { history, test_accuracy: acc, .. } = fit_and_test(config, c.seed, &loader, None, &test, tc)?;
             let err = 100.0 - acc;
             errors[m] = err;
             let train_loss = history.last_loss("train").unwrap_or(f64::NAN);

@@ -64,11 +64,11 @@ pub fn fused_step_blocker(model: &dyn Network, config: &TrainConfig, hooks: &[Bo
     None
 }
 
-/// One fused SGD step of a plain MLP: the model's traced forward pass
+/// One fused step of a plain MLP: the model's traced forward pass
 /// ([`Mlp::forward_traced`]), the loss's value and gradient
 /// ([`Loss::value_and_scaled_gradient`]), and the backward pass through each
-/// activation's closed-form derivative ([`Activation::backward`]) with the SGD update
-/// folded into the weight products.
+/// activation's closed-form derivative ([`Activation::backward`]) with the optimiser's
+/// update ([`FusedOptimizer`]).
 pub(crate) struct FusedStep<'a> {
     mlp: &'a Mlp,
     trace: Trace,

@@ -41,7 +41,7 @@ pub struct TrainConfig {
     pub verbose: bool,
     /// Batch size of the evaluation passes over the training set.
     pub eval_batch: usize,
-    /// Train plain MLPs with the fused SGD step (see [`fused_step_blocker`]) when nothing
+    /// Train plain MLPs with the fused step (see [`fused_step_blocker`]) when nothing
     /// stands against it; off runs autograd and the tch optimiser for every model.
     pub fused_step: bool,
 }
@@ -110,7 +110,7 @@ impl TrainConfig {
         self
     }
 
-    /// Whether plain MLPs may train with the fused SGD step (on by default); see
+    /// Whether plain MLPs may train with the fused step (on by default); see
     /// [`TrainConfig::fused_step`].
     ///
     /// ```
@@ -251,8 +251,9 @@ pub fn check_shapes(model: &dyn Network, loader: &DataLoader) -> Result<()> {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepMethod {
-    /// The fused SGD step of plain MLPs: no autograd graph, the update folded into the
-    /// backward pass's matrix products (see [`fused_step_blocker`]).
+    /// The fused step of plain MLPs: no autograd graph; plain SGD's update folded into
+    /// the backward pass's matrix products, momentum's and Adam's one pass over each
+    /// parameter (see [`fused_step_blocker`]).
     Fused,
     /// Autograd and the tch optimiser, with the reason the fused step was not used.
     Autograd {
@@ -271,7 +272,8 @@ impl std::fmt::Display for StepMethod {
 }
 
 /// Trains models: `fit` with validation each epoch, hooks, and history. A plain
-/// [`Mlp`](crate::model::Mlp) under SGD trains with the fused step (see
+/// [`Mlp`](crate::model::Mlp) under SGD (with or without momentum) or Adam trains with
+/// the fused step (see
 /// [`fused_step_blocker`]); every other model, loss or optimiser runs autograd.
 ///
 /// ```no_run
@@ -348,7 +350,7 @@ impl Trainer {
         }
     }
 
-    /// Whether `fit` trains `model` with the fused SGD step (see [`fused_step_blocker`]).
+    /// Whether `fit` trains `model` with the fused step (see [`fused_step_blocker`]).
     ///
     /// ```
     /// use tchlab::prelude::*;
