@@ -5,7 +5,8 @@
 # The two sides run alternately ROUNDS times and the tables take each side's best
 # round: on a shared machine the noise between runs is larger than the differences.
 # Then LOADED_ROUNDS more rounds of plain SGD beside one competing busy process
-# (`yes > /dev/null`), to show how each side slows under load.
+# (`yes > /dev/null`), to show how each side slows under load: tchlab with its default
+# thread policy (`auto`: one thread per free core), PyTorch with THREADS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
@@ -27,7 +28,7 @@ if [ "$LOADED_ROUNDS" -gt 0 ]; then
     load=$!
     trap 'kill $load 2>/dev/null' EXIT
     for round in $(seq "$LOADED_ROUNDS"); do
-        target/release/examples/bench_train "$THREADS" loaded | tee -a "$OUT/train-tchlab.jsonl"
+        target/release/examples/bench_train auto loaded | tee -a "$OUT/train-tchlab.jsonl"
         .venv/bin/python bench/train.py "$THREADS" "$OUT" loaded | tee -a "$OUT/train-pytorch.jsonl"
     done
     kill $load

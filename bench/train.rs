@@ -2,16 +2,20 @@
 //! under plain SGD, SGD with momentum 0.9 and Adam, data in memory, same settings as
 //! `bench/train.py`. Prints one JSON line per model and optimiser.
 //!
-//! `cargo run --release --example bench_train -- THREADS [loaded]`: `loaded` (run beside
-//! a competing busy process) times only the trainer's default path under plain SGD.
+//! `cargo run --release --example bench_train -- THREADS [loaded]`: THREADS is a count or
+//! `auto` (the default: one per core, fewer while other processes keep cores busy, see
+//! `tchlab::threads`); `loaded` (run beside a competing busy process) times only the
+//! trainer's default path under plain SGD.
 use std::time::Instant;
 
 use tchlab::prelude::*;
 
 fn main() -> anyhow::Result<()> {
-    let threads: usize = std::env::args().nth(1).and_then(|t| t.parse().ok()).unwrap_or(2);
+    let threads = std::env::args().nth(1).unwrap_or_else(|| "2".into());
     let loaded = std::env::args().any(|a| a == "loaded");
-    tchlab::env::set_threads(Some(threads))?;
+    if threads != "auto" {
+        tchlab::env::set_threads(Some(threads.parse()?))?;
+    }
     let mnist = Mnist::load(MnistKind::Digits)?;
     // Same data in memory as the twin: float pixels in [0, 1].
     let x = mnist.train(Scaling::Unit).scaled_inputs().reshape([60000, 784]);
@@ -54,7 +58,7 @@ fn main() -> anyhow::Result<()> {
                 false => seconds_per_epoch(&cfg, *kind, &loader, false)?,
             };
             println!(
-                "{{\"impl\":\"tchlab\",\"model\":\"{name}\",\"optimiser\":\"{optimiser}\",\"loaded\":{loaded},\"threads\":{threads},\"step\":\"{}\",\"seconds_per_epoch\":{seconds:.4},\"gflop_per_epoch\":{:.2},\"matmul_peak_gflops\":{:.1},\"gemm_only_seconds\":{gemm_seconds:.4},\"autograd_seconds_per_epoch\":{autograd_seconds:.4},\"peak_rss_mb\":{:.0},\"last_epoch_loss\":{:.4},\"autograd_last_epoch_loss\":{:.4}}}",
+                "{{\"impl\":\"tchlab\",\"model\":\"{name}\",\"optimiser\":\"{optimiser}\",\"loaded\":{loaded},\"threads\":\"{threads}\",\"step\":\"{}\",\"seconds_per_epoch\":{seconds:.4},\"gflop_per_epoch\":{:.2},\"matmul_peak_gflops\":{:.1},\"gemm_only_seconds\":{gemm_seconds:.4},\"autograd_seconds_per_epoch\":{autograd_seconds:.4},\"peak_rss_mb\":{:.0},\"last_epoch_loss\":{:.4},\"autograd_last_epoch_loss\":{:.4}}}",
                 history.step,
                 flops / 1e9,
                 peak / 1e9,

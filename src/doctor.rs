@@ -41,7 +41,11 @@ pub fn checks() -> Vec<Check> {
         }),
     );
     add("tch", "0.26 (expects PyTorch 2.13.0)".into(), None);
-    add("threads", format!("{} intra-op threads", tch::get_num_threads()), None);
+    let follows = match crate::threads::reproducible_products() {
+        true => "fewer while other processes keep cores busy (products reproducible across thread counts)",
+        false => "fixed (MKL's reproducible mode is unavailable, so the count never follows the load)",
+    };
+    add("threads", format!("{} intra-op threads; while training {follows}", tch::get_num_threads()), None);
     let cuda = match load_cuda() {
         Ok(()) if tch::Cuda::is_available() => (format!("usable, {} device(s)", tch::Cuda::device_count()), None),
         Ok(()) => (
@@ -97,6 +101,7 @@ pub fn checks() -> Vec<Check> {
 /// tchlab::doctor();
 /// ```
 pub fn doctor() {
+    crate::threads::reproducible_products();
     if let Err(e) = set_threads(None) {
         println!("  threads setting ignored: {e:#}");
     }

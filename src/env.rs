@@ -231,6 +231,7 @@ pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
     tch::set_num_threads(count as i32);
+    crate::threads::pin();
     Ok(())
 }
 

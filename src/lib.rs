@@ -35,6 +35,7 @@ pub mod model;
 pub mod output;
 pub mod plot;
 pub(crate) mod rng;
+pub mod threads;
 pub mod train;
 
 pub use doctor::doctor;

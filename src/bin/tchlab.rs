@@ -94,6 +94,8 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     tchlab::output::clean_up_on_signals();
+    // Before any matrix product: results then do not depend on the thread count.
+    tchlab::threads::reproducible_products();
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,

@@ -50,6 +50,7 @@ impl DataLoader {
         ensure!(batch_size > 0, "batch size is 0: set a batch size of at least 1");
         ensure!(!dataset.is_empty(), "the dataset is empty: nothing to load (check the data folder or CSV)");
         crate::env::tune_allocator();
+        crate::threads::reproducible_products();
         Ok(DataLoader { dataset, batch_size, shuffle: None, drop_last: false, device: Device::Cpu })
     }
 

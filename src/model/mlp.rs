@@ -160,6 +160,7 @@ impl Mlp {
     /// Builds the model on `device`; `seed` fixes the initial weights.
     pub fn on_device(config: &MlpConfig, seed: u64, device: Device) -> Result<Self> {
         config.validate()?;
+        crate::threads::reproducible_products();
         tch::manual_seed(seed as i64);
         let vs = nn::VarStore::new(device);
         let root = vs.root();

@@ -11,6 +11,7 @@ use super::fused::{FusedOptimizer, FusedStep};
 use super::{History, Loss, LrSchedule, OptimizerKind, fused_step_blocker};
 use crate::data::DataLoader;
 use crate::model::Network;
+use crate::threads::ThreadGovernor;
 
 /// Settings of a training run.
 ///
@@ -321,6 +322,7 @@ impl Trainer {
     /// A trainer with `config` and no hooks.
     pub fn new(config: TrainConfig) -> Self {
         crate::env::tune_allocator();
+        crate::threads::reproducible_products();
         Trainer { config, hooks: Vec::new(), transform: None }
     }
 
@@ -390,6 +392,9 @@ impl Trainer {
             _ => Optimizer::Tch(c.optimizer.build(model.var_store())?),
         };
         history.step = method.to_string();
+        // The fused step's results do not depend on the thread count, so it may follow
+        // the machine's load (see `threads`).
+        let mut governor = (method == StepMethod::Fused).then(ThreadGovernor::new);
         let train_eval = match c.eval_train {
             true => {
                 Some(DataLoader::from_arc(train.dataset().clone(), c.eval_batch.max(1))?.device(train.target_device()))
@@ -405,7 +410,8 @@ impl Trainer {
             let lr = c.schedule.lr(c.optimizer.lr(), epoch - 1, c.epochs);
             optimizer.set_lr(lr);
             tch::manual_seed(crate::rng::mix(c.seed ^ epoch as u64) as i64 & i64::MAX);
-            let totals = self.train_epoch(model, &mut optimizer, train, epoch, lr, &mut history, &progress)?;
+            let totals =
+                self.train_epoch(model, &mut optimizer, governor.as_mut(), train, epoch, lr, &mut history, &progress)?;
             let train_result = match &train_eval {
                 Some(loader) => evaluate(model, loader, c.loss)?,
                 None => totals.evaluation(c.minibatch_accuracy),
@@ -460,6 +466,7 @@ impl Trainer {
         &mut self,
         model: &mut dyn Network,
         optimizer: &mut Optimizer,
+        mut governor: Option<&mut ThreadGovernor>,
         train: &DataLoader,
         epoch: usize,
         lr: f64,
@@ -518,6 +525,9 @@ impl Trainer {
                     logits.argmax(-1, false).eq_tensor(&batch.labels).sum(tch::Kind::Int64).int64_value(&[]);
             }
             progress.batch_done();
+            if let Some(g) = governor.as_deref_mut() {
+                g.tick();
+            }
         }
         Ok(totals)
     }
