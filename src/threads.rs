@@ -25,8 +25,10 @@ pub(crate) fn pin() {
 /// Asks MKL (libtorch's matrix products on the CPU) for conditional numerical
 /// reproducibility in strict mode, so that a product gives the same bits whatever the
 /// number of threads, and says whether that holds. It holds only when asked before
-/// MKL's first product in this process; tchlab asks when a model, a loader or a trainer
-/// is made, and `tchlab` does it first thing. `false` also when libtorch has no MKL.
+/// MKL's first product in this process, or when the environment already asked
+/// (`MKL_CBWR=AUTO,STRICT`, which the notebooks' kernel sets); tchlab asks when a model,
+/// a loader or a trainer is made, and `tchlab` does it first thing. `false` also when
+/// libtorch has no MKL.
 ///
 /// ```
 /// let first = tchlab::threads::reproducible_products();
