@@ -1,8 +1,9 @@
 //! The fused step for plain MLPs: forward pass, loss, backward pass and the optimiser's
-//! update in about a dozen libtorch calls, with no autograd graph. The math is the model's and the loss's: the forward pass is
-//! [`Mlp::forward_traced`], each activation's derivative [`Activation::backward`], and
-//! the loss's gradient [`Loss::value_and_scaled_gradient`]; this module orders them and
-//! folds the update into the products. Each weight gradient `δᵀ·h` is added to the
+//! update in about a dozen libtorch calls, with no autograd graph. The math is the
+//! model's and the loss's: the forward pass is [`Mlp::forward_traced`], each activation's
+//! derivative [`Activation::backward`], and the loss's gradient
+//! [`Loss::value_and_scaled_gradient`]; this module orders them and folds the update
+//! into the products. Each weight gradient `δᵀ·h` is added to the
 //! weight inside one matrix product (`W.addmm_(δᵀ, h)` with `δ` already scaled by
 //! `−lr`), so a plain SGD step does the model's matrix products and little else, with no
 //! gradient tensors; on the CPU the loss and `δ` come from one pass in plain Rust over the
