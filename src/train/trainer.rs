@@ -247,8 +247,10 @@ pub fn check_shapes(model: &dyn Network, loader: &DataLoader) -> Result<()> {
 /// use tchlab::train::StepMethod;
 /// let mlp = Mlp::new(&MlpConfig::new(2, &[8], 2), 1).unwrap();
 /// assert_eq!(Trainer::new(TrainConfig::sgd(0.1, 1)).step_method(&mlp), StepMethod::Fused);
-/// let adam = Trainer::new(TrainConfig::adam(0.001, 1)).step_method(&mlp);
-/// assert_eq!(adam.to_string(), "autograd (the optimiser is Adam)");
+/// assert_eq!(Trainer::new(TrainConfig::adam(0.001, 1)).step_method(&mlp), StepMethod::Fused);
+/// let dropout = Mlp::new(&MlpConfig::new(2, &[8], 2).dropout(0.5), 1).unwrap();
+/// let method = Trainer::new(TrainConfig::adam(0.001, 1)).step_method(&dropout);
+/// assert_eq!(method.to_string(), "autograd (the model uses dropout)");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepMethod {
