@@ -54,7 +54,7 @@ fn the_governor_drops_to_the_free_cores_while_another_process_is_busy() {
     }
     tch::set_num_threads(2);
     let _ = reproducible_products();
-    let mut busy = std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap();
+    let busy = Busy(std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap());
     let mut governor = ThreadGovernor::new();
     assert_eq!(governor.threads(), 2);
     let start = Instant::now();
@@ -65,10 +65,19 @@ fn the_governor_drops_to_the_free_cores_while_another_process_is_busy() {
         governor.tick();
     }
     let chosen = governor.threads();
-    busy.kill().unwrap();
-    let _ = busy.wait();
+    drop(busy);
     assert_eq!(chosen, 1, "one busy process on two cores: the governor should use one thread");
     assert_eq!(tch::get_num_threads(), 1);
     drop(governor);
     assert_eq!(tch::get_num_threads(), 2, "dropping the governor restores the thread count");
+}
+
+/// A busy process, killed when dropped (also when an assertion fails first).
+struct Busy(std::process::Child);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
