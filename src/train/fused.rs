@@ -122,8 +122,8 @@ impl<'a> FusedStep<'a> {
 /// `−lr`); momentum and Adam take each gradient as one product and update the parameter
 /// in one pass ([`step_parameter`], the same rule as tch's optimisers).
 pub(crate) struct FusedOptimizer {
+    /// The optimiser, at the current epoch's learning rate.
     kind: OptimizerKind,
-    lr: f64,
     /// Steps taken (Adam's bias correction counts from 1).
     steps: u64,
     /// Per layer, the weight's and the bias's state (empty for plain SGD).
@@ -134,7 +134,7 @@ impl FusedOptimizer {
     /// A fresh optimiser of `kind` for `mlp` (its state starts at zero, as tch's does).
     pub(crate) fn new(kind: OptimizerKind, mlp: &Mlp) -> Self {
         let state = mlp.layers().iter().map(|_| Default::default()).collect();
-        FusedOptimizer { kind, lr: kind.lr(), steps: 0, state }
+        FusedOptimizer { kind, steps: 0, state }
     }
 
     /// Whether `kind` keeps state between steps (and so updates through [`step_parameter`]).
@@ -144,20 +144,20 @@ impl FusedOptimizer {
 
     /// Sets the learning rate (the schedule's, each epoch).
     pub(crate) fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
+        self.kind = self.kind.with_lr(lr);
     }
 
     /// The factor on the loss's gradient that makes the last layer's `δ`: `−lr` when the
     /// update is folded into the products (plain SGD), else 1 (the gradient itself).
     fn error_scale(&self) -> f64 {
-        if Self::keeps_state(&self.kind) { 1.0 } else { -self.lr }
+        if Self::keeps_state(&self.kind) { 1.0 } else { -self.kind.lr() }
     }
 
     /// Updates layer `k` (`layer`, input `input`) from its error `delta`.
     fn update_layer(&mut self, k: usize, layer: &tch::nn::Linear, delta: &Tensor, input: &Tensor) -> Result<()> {
         let (mut w, mut b) = (layer.ws.shallow_clone(), layer.bs.as_ref().map(Tensor::shallow_clone));
         if !Self::keeps_state(&self.kind) {
-            let decay = 1.0 - self.lr * self.kind.weight_decay();
+            let decay = 1.0 - self.kind.lr() * self.kind.weight_decay();
             if self.kind.weight_decay() != 0.0 {
                 let _ = w.f_mul_scalar_(decay)?;
                 if let Some(b) = b.as_mut() {
@@ -171,9 +171,9 @@ impl FusedOptimizer {
             return Ok(());
         }
         let [w_state, b_state] = &mut self.state[k];
-        step_tensor(&self.kind, self.lr, self.steps, &mut w, &delta.tr().f_mm(input)?, w_state)?;
+        step_tensor(&self.kind, self.steps, &mut w, &delta.tr().f_mm(input)?, w_state)?;
         if let Some(b) = b.as_mut() {
-            step_tensor(&self.kind, self.lr, self.steps, b, &delta.f_sum_dim_intlist(0, false, Kind::Float)?, b_state)?;
+            step_tensor(&self.kind, self.steps, b, &delta.f_sum_dim_intlist(0, false, Kind::Float)?, b_state)?;
         }
         Ok(())
     }
@@ -182,7 +182,6 @@ impl FusedOptimizer {
 /// [`step_parameter`] on a CPU `f32` parameter tensor and its gradient, in place.
 fn step_tensor(
     kind: &OptimizerKind,
-    lr: f64,
     t: u64,
     param: &mut Tensor,
     grad: &Tensor,
@@ -205,6 +204,6 @@ fn step_tensor(
             std::slice::from_raw_parts(grad.data_ptr() as *const f32, n),
         )
     };
-    step_parameter(kind, lr, t, w, g, state);
+    step_parameter(kind, t, w, g, state);
     Ok(())
 }

@@ -124,7 +124,9 @@ pub struct ParameterState {
 }
 
 /// One optimiser step on one parameter `w` with gradient `g` (same length), in one pass
-/// over its values; `t` is the step's number from 1 (for Adam's bias correction). The
+/// over its values, at `kind`'s learning rate (set it per epoch with
+/// [`OptimizerKind::with_lr`]); `t` is the step's number from 1 (for Adam's bias
+/// correction). The
 /// update rule is libtorch's (`torch::optim::SGD` with dampening 0, `torch::optim::Adam`,
 /// which tch's optimisers run on the autograd path), weight decay added to the gradient:
 ///
@@ -142,24 +144,24 @@ pub struct ParameterState {
 /// let (mut w, g) = (vec![1.0f32, -1.0], vec![0.5f32, 0.5]);
 /// let mut state = ParameterState::default();
 /// let sgd = OptimizerKind::Sgd { lr: 0.1, momentum: 0.9, weight_decay: 0.0 };
-/// step_parameter(&sgd, 0.1, 1, &mut w, &g, &mut state);
-/// step_parameter(&sgd, 0.1, 2, &mut w, &g, &mut state);
+/// step_parameter(&sgd, 1, &mut w, &g, &mut state);
+/// step_parameter(&sgd, 2, &mut w, &g, &mut state);
 /// assert!((w[0] - (1.0 - 0.05 - 0.095)).abs() < 1e-6); // v = 0.5, then 0.95
 /// let adam = OptimizerKind::Adam { lr: 0.01, weight_decay: 0.0 };
 /// let mut w = vec![1.0f32];
-/// step_parameter(&adam, 0.01, 1, &mut w, &[3.0], &mut ParameterState::default());
+/// step_parameter(&adam, 1, &mut w, &[3.0], &mut ParameterState::default());
 /// assert!((w[0] - 0.99).abs() < 1e-6); // Adam's first step moves by lr
 /// // A momentum that decays (gradient 0) reaches 0, not a subnormal number.
 /// let mut state = ParameterState { first: vec![1e-30], second: vec![] };
 /// let mut w = vec![0.0f32];
 /// for t in 1..=200 {
-///     step_parameter(&sgd, 0.1, t, &mut w, &[0.0], &mut state);
+///     step_parameter(&sgd, t, &mut w, &[0.0], &mut state);
 /// }
 /// assert_eq!(state.first[0], 0.0);
 /// ```
-pub fn step_parameter(kind: &OptimizerKind, lr: f64, t: u64, w: &mut [f32], g: &[f32], state: &mut ParameterState) {
+pub fn step_parameter(kind: &OptimizerKind, t: u64, w: &mut [f32], g: &[f32], state: &mut ParameterState) {
     assert_eq!(w.len(), g.len(), "a parameter and its gradient differ in size");
-    let wd = kind.weight_decay() as f32;
+    let (lr, wd) = (kind.lr(), kind.weight_decay() as f32);
     match *kind {
         OptimizerKind::Sgd { momentum, .. } => {
             let (lr, mu) = (lr as f32, momentum as f32);
