@@ -270,6 +270,32 @@ fn cnn_blocks_build_the_vgg16_shape_and_train() {
     assert!(Cnn::new(&CnnConfig::small(1, 8, 2), 1).is_err(), "8×8 images are too small for 4 pooling blocks");
 }
 
+/// Trains `Mlp::new(cfg, 7)` under `tc` twice, with the fused step and with autograd
+/// (checking that each ran as asked): `[fused, autograd]`.
+fn train_fused_and_autograd(cfg: &MlpConfig, tc: &TrainConfig, loader: &DataLoader) -> [(History, Mlp); 2] {
+    [true, false].map(|fused| {
+        let mut m = Mlp::new(cfg, 7).unwrap();
+        let mut trainer = Trainer::new(tc.clone().fused_step(fused));
+        assert_eq!(trainer.uses_fused_step(&m), fused);
+        let h = trainer.fit(&mut m, loader, None).unwrap();
+        (h, m)
+    })
+}
+
+/// The two runs of [`train_fused_and_autograd`] over 72 minibatches agree: each loss to
+/// 1e-5 (relative above 1), each weight to 1e-5.
+fn assert_trained_alike(case: &str, (fh, fm): (&History, &Mlp), (ah, am): (&History, &Mlp)) {
+    assert_eq!(fh.minibatch_loss.len(), 72, "{case}");
+    for (f, a) in fh.minibatch_loss.iter().zip(&ah.minibatch_loss) {
+        assert!((f - a).abs() <= 1e-5 * a.abs().max(1.0), "{case}: loss {f} vs {a}");
+    }
+    let autograd_vars = am.var_store().variables();
+    for (name, f) in fm.var_store().variables() {
+        let diff = (&f - &autograd_vars[&name]).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "{case}: {name} differs by {diff}");
+    }
+}
+
 #[test]
 fn fused_step_trains_exactly_like_autograd() {
     let _rng = common::torch_rng();
@@ -280,25 +306,10 @@ fn fused_step_trains_exactly_like_autograd() {
         for (loss, weight_decay) in [(Loss::CrossEntropy, 0.0), (Loss::SigmoidMse, 0.01), (Loss::Nll, 0.001)] {
             let cfg = MlpConfig::new(2, &[16, 8], 2).activation(activation);
             let sgd = OptimizerKind::Sgd { lr: 0.2, momentum: 0.0, weight_decay };
-            let run = |fused: bool| {
-                let mut m = Mlp::new(&cfg, 7).unwrap();
-                let tc = TrainConfig::sgd(0.2, 3).optimizer(sgd).loss(loss).fused_step(fused).quiet();
-                let mut trainer = Trainer::new(tc);
-                assert_eq!(trainer.uses_fused_step(&m), fused);
-                let h = trainer.fit(&mut m, &loader, None).unwrap();
-                (h, m)
-            };
-            let ((fh, fm), (ah, am)) = (run(true), run(false));
+            let tc = TrainConfig::sgd(0.2, 3).optimizer(sgd).loss(loss).quiet();
+            let [(fh, fm), (ah, am)] = train_fused_and_autograd(&cfg, &tc, &loader);
             let case = format!("{activation} {loss} wd {weight_decay}");
-            assert_eq!(fh.minibatch_loss.len(), 72, "{case}");
-            for (f, a) in fh.minibatch_loss.iter().zip(&ah.minibatch_loss) {
-                assert!((f - a).abs() <= 1e-5 * a.abs().max(1.0), "{case}: loss {f} vs {a}");
-            }
-            let autograd_vars = am.var_store().variables();
-            for (name, f) in fm.var_store().variables() {
-                let diff = (&f - &autograd_vars[&name]).abs().max().double_value(&[]);
-                assert!(diff < 1e-5, "{case}: {name} differs by {diff}");
-            }
+            assert_trained_alike(&case, (&fh, &fm), (&ah, &am));
             let (f, a) = (fh.last("train").unwrap(), ah.last("train").unwrap());
             assert!((f.accuracy - a.accuracy).abs() < 1e-9 && (f.loss - a.loss).abs() < 1e-5, "{case}");
         }
@@ -344,27 +355,16 @@ fn fused_momentum_and_adam_train_like_the_tch_optimisers() {
             // A cosine schedule checks that each epoch's rate reaches the fused update.
             let tc = TrainConfig::sgd(0.0, 3).optimizer(optimizer).loss(loss).quiet();
             let tc = tc.schedule(LrSchedule::Cosine { min_lr: 0.0 });
-            let run = |fused: bool| {
-                let mut m = Mlp::new(&cfg, 7).unwrap();
-                let mut trainer = Trainer::new(tc.clone().fused_step(fused));
-                assert_eq!(trainer.uses_fused_step(&m), fused);
-                let h = trainer.fit(&mut m, &loader, None).unwrap();
-                (h, m)
-            };
-            let ((fh, fm), (ah, am)) = (run(true), run(false));
+            let [(fh, fm), (ah, am)] = train_fused_and_autograd(&cfg, &tc, &loader);
             let case = format!("{activation} {loss} {optimizer:?}");
-            assert_eq!(fh.minibatch_loss.len(), 72, "{case}");
-            for (f, a) in fh.minibatch_loss.iter().zip(&ah.minibatch_loss) {
-                assert!((f - a).abs() <= 1e-5 * a.abs().max(1.0), "{case}: loss {f} vs {a}");
-            }
-            let autograd_vars = am.var_store().variables();
-            let mut moved = 0.0f64;
-            for (name, f) in fm.var_store().variables() {
-                let diff = (&f - &autograd_vars[&name]).abs().max().double_value(&[]);
-                assert!(diff < 1e-5, "{case}: {name} differs by {diff}");
-                let start = Mlp::new(&cfg, 7).unwrap().var_store().variables()[&name].shallow_clone();
-                moved = moved.max((&f - start).abs().max().double_value(&[]));
-            }
+            assert_trained_alike(&case, (&fh, &fm), (&ah, &am));
+            let start = Mlp::new(&cfg, 7).unwrap().var_store().variables();
+            let moved = fm
+                .var_store()
+                .variables()
+                .iter()
+                .map(|(name, f)| (f - &start[name]).abs().max().double_value(&[]))
+                .fold(0.0f64, f64::max);
             assert!(moved > 1e-2, "{case}: the weights barely moved ({moved}), so the comparison shows little");
         }
     }
