@@ -5,9 +5,17 @@ All in the same, already open kernel.
 
     .venv/bin/python tools/notebook_latency.py notebooks/00-setup-check.ipynb
 
+With --probe it instead runs, in a fresh kernel each time, the notebook's `:dep` cell,
+`use tchlab::prelude::*;`, a first cell that keeps a variable
+(`let t = Tensor::from_slice(...)`) and five trivial cells (`let u = 3;`): the rows of
+environment.md's latency table, as min-median-max over --repeat kernels. --pause S waits
+S seconds after the kernel starts and after the `:dep` cell (a student reading) before the
+next cell; without it the cells run back to back, as in Run All.
+
 Prints one line per phase; exits 1 if a cell raised an error.
 """
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,8 +30,13 @@ def main():
     ap.add_argument("notebook", type=Path)
     ap.add_argument("--kernel", default="tchlab")
     ap.add_argument("--runs", type=int, default=2, help="Run All passes in the same kernel")
+    ap.add_argument("--probe", action="store_true", help="time the latency table's cells instead")
+    ap.add_argument("--repeat", type=int, default=3, help="kernels to start with --probe")
+    ap.add_argument("--pause", type=float, default=0.0, help="seconds to wait after the :dep cell with --probe")
     args = ap.parse_args()
     nb = nbformat.read(args.notebook, as_version=4)
+    if args.probe:
+        return probe(nb, args)
     client = NotebookClient(
         nb, kernel_name=args.kernel, timeout=1800, resources={"metadata": {"path": str(args.notebook.parent)}}
     )
@@ -44,6 +57,47 @@ def main():
     except CellExecutionError as e:
         print(f"a cell failed: {str(e)[-1500:]}", file=sys.stderr)
         return 1
+    return 0
+
+
+def spread(values):
+    values = sorted(values)
+    return f"{values[0]:.1f}\u2013{statistics.median(values):.1f}\u2013{values[-1]:.1f} s"
+
+
+def probe(nb, args):
+    dep = next(c.source for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith(":dep"))
+    sources = [
+        ("kernel start", None),
+        (":dep cell", dep),
+        ("use", "use tchlab::prelude::*;"),
+        ("first cell that keeps a variable", "let t = Tensor::from_slice(&[1.0f32, 2.0, 3.0]);"),
+    ] + [("trivial cell", "let u = 3;")] * 5
+    probe_nb = nbformat.v4.new_notebook()
+    probe_nb.cells = [nbformat.v4.new_code_cell(src) for _, src in sources[1:]]
+    seen = {}
+    for _ in range(args.repeat):
+        client = NotebookClient(
+            probe_nb, kernel_name=args.kernel, timeout=1800, resources={"metadata": {"path": str(args.notebook.parent)}}
+        )
+        start = time.perf_counter()
+        try:
+            with client.setup_kernel():
+                times = [time.perf_counter() - start]
+                for index, cell in enumerate(probe_nb.cells):
+                    if index in (0, 1):
+                        time.sleep(args.pause)
+                    t = time.perf_counter()
+                    client.execute_cell(cell, index)
+                    times.append(time.perf_counter() - t)
+        except CellExecutionError as e:
+            print(f"a cell failed: {str(e)[-1500:]}", file=sys.stderr)
+            return 1
+        print("kernel: " + ", ".join(f"{t:.2f}" for t in times), flush=True)
+        for (label, _), t in zip(sources, times):
+            seen.setdefault(label, []).append(t)
+    for label, values in seen.items():
+        print(f"{label}: {spread(values)} ({len(values)} values)")
     return 0
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make setup: builds the whole environment from nothing, idempotently and quietly.
 #   .venv/                  Python venv: torch==2.13.0 (libtorch for tch), Jupyter
-#   ~/.cargo/bin/evcxr_jupyter 0.22.0   the Rust Jupyter kernel
+#   .venv/bin/evcxr_jupyter 0.22.0, patched (tools/evcxr/)   the Rust Jupyter kernel
 #   .cargo/config.toml      LIBTORCH for tch's build (absolute path, generated)
 #   .venv/share/jupyter/kernels/tchlab  the "Rust (tchlab)" kernelspec
 set -euo pipefail
@@ -94,15 +94,9 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ "$
         && phase fashion-mnist "installed in $(( $(now) - t0 ))s" || phase fashion-mnist "not installed (notebook 06 then downloads it)"
 fi
 
-# 4. evcxr_jupyter, the kernel.
-t0=$(now)
-# evcxr_jupyter has no --version: ask cargo which version it installed.
-have=$(cargo install --list 2>/dev/null | awk '$1 == "evcxr_jupyter" {print $2}' | tr -d 'v:' || true)
-if [ "$have" != "$EVCXR_VERSION" ] || ! command -v evcxr_jupyter >/dev/null 2>&1; then
-    phase evcxr "installing evcxr_jupyter $EVCXR_VERSION (first time: ~6 min)"
-    cargo install --quiet --locked evcxr_jupyter --version "$EVCXR_VERSION"
-    phase evcxr "done in $(( $(now) - t0 ))s"
-fi
+# 4. evcxr_jupyter, the kernel: built from its published source with tools/evcxr/*.patch
+#    (tools/build-evcxr.sh; why: environment.md, "Notebook latency"), into .venv/bin.
+EVCXR_VERSION=$EVCXR_VERSION bash tools/build-evcxr.sh
 
 # 5. The project's own kernelspec, inside the venv.
 spec_dir=.venv/share/jupyter/kernels/tchlab
