@@ -14,6 +14,16 @@ want="evcxr_jupyter $EVCXR_VERSION $(cat tools/evcxr/*.patch | sha256sum | cut -
 if [ -x .venv/bin/evcxr_jupyter ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     exit 0
 fi
+# A build of the same version and patches by another checkout on this machine is reused:
+# the binary is self-contained (it finds rustc and cargo on the PATH when it runs).
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/tchlab/evcxr_jupyter-$EVCXR_VERSION-$(printf '%s' "$want" | sha256sum | cut -c1-16)
+if [ -x "$cache" ]; then
+    mkdir -p .venv/bin
+    cp "$cache" .venv/bin/evcxr_jupyter.new && mv .venv/bin/evcxr_jupyter.new .venv/bin/evcxr_jupyter
+    printf '%s\n' "$want" > "$stamp"
+    printf '[setup] %-28s %s\n' evcxr "evcxr_jupyter $EVCXR_VERSION with tools/evcxr/*.patch from $cache"
+    exit 0
+fi
 t0=$(date +%s)
 printf '[setup] %-28s %s\n' evcxr "building evcxr_jupyter $EVCXR_VERSION with tools/evcxr/*.patch (first time: ~6 min)"
 
@@ -83,4 +93,6 @@ mv "$work/evcxr_jupyter.new" "$work/evcxr_jupyter"
 CARGO_TARGET_DIR="$work/evcxr_jupyter/target" cargo install --quiet --locked --force \
     --path "$work/evcxr_jupyter" --root "$ROOT/.venv"
 printf '%s\n' "$want" > "$stamp"
+mkdir -p "$(dirname "$cache")"
+cp .venv/bin/evcxr_jupyter "$cache.new" && mv "$cache.new" "$cache"
 printf '[setup] %-28s %s\n' evcxr "done in $(( $(date +%s) - t0 ))s"

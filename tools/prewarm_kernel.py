@@ -19,14 +19,16 @@ stamp = root / "target/evcxr/.prewarmed"
 
 
 def dep_lines():
-    """The distinct `:dep` cells of the notebooks (with and without the `polars` feature)."""
-    lines = []
+    """The distinct `:dep` cells of the notebooks (with and without the `polars` feature),
+    the one most notebooks use last: the slot keeps one `libtchlab_dylib.so`, the last one
+    built, and a notebook with the other feature set relinks it (10-20 s)."""
+    uses = {}
     for path in sorted((root / "notebooks").glob("[0-9]*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
             source = "".join(cell["source"])
-            if cell["cell_type"] == "code" and source.startswith(":dep") and source not in lines:
-                lines.append(source)
-    return lines
+            if cell["cell_type"] == "code" and source.startswith(":dep"):
+                uses[source] = uses.get(source, 0) + 1
+    return sorted(uses, key=lambda line: uses[line])
 
 
 deps = dep_lines()
