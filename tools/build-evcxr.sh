@@ -10,6 +10,7 @@ ROOT=$PWD
 EVCXR_VERSION=${EVCXR_VERSION:-0.22.0}
 BUILD=$ROOT/target/evcxr-build
 stamp=.venv/.tchlab-evcxr
+phase() { printf '[setup] %-28s %s\n' evcxr "$1"; }
 want="evcxr_jupyter $EVCXR_VERSION $(cat tools/evcxr/*.patch | sha256sum | cut -d' ' -f1)"
 if [ -x .venv/bin/evcxr_jupyter ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     exit 0
@@ -21,11 +22,11 @@ if [ -x "$cache" ]; then
     mkdir -p .venv/bin
     cp "$cache" .venv/bin/evcxr_jupyter.new && mv .venv/bin/evcxr_jupyter.new .venv/bin/evcxr_jupyter
     printf '%s\n' "$want" > "$stamp"
-    printf '[setup] %-28s %s\n' evcxr "evcxr_jupyter $EVCXR_VERSION with tools/evcxr/*.patch from $cache"
+    phase "evcxr_jupyter $EVCXR_VERSION with tools/evcxr/*.patch from $cache"
     exit 0
 fi
 t0=$(date +%s)
-printf '[setup] %-28s %s\n' evcxr "building evcxr_jupyter $EVCXR_VERSION with tools/evcxr/*.patch (first time: ~6 min)"
+phase "building evcxr_jupyter $EVCXR_VERSION with tools/evcxr/*.patch (first time: ~7 min)"
 
 # 1. The published sources: a throwaway package depending on exactly this version.
 mkdir -p "$BUILD/fetch/src"
@@ -95,4 +96,4 @@ CARGO_TARGET_DIR="$work/evcxr_jupyter/target" cargo install --quiet --locked --f
 printf '%s\n' "$want" > "$stamp"
 mkdir -p "$(dirname "$cache")"
 cp .venv/bin/evcxr_jupyter "$cache.new" && mv "$cache.new" "$cache"
-printf '[setup] %-28s %s\n' evcxr "done in $(( $(date +%s) - t0 ))s"
+phase "done in $(( $(date +%s) - t0 ))s"

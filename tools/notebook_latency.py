@@ -32,7 +32,7 @@ def main():
     ap.add_argument("--runs", type=int, default=2, help="Run All passes in the same kernel")
     ap.add_argument("--probe", action="store_true", help="time the latency table's cells instead")
     ap.add_argument("--repeat", type=int, default=3, help="kernels to start with --probe")
-    ap.add_argument("--pause", type=float, default=0.0, help="seconds to wait after the :dep cell with --probe")
+    ap.add_argument("--pause", type=float, default=0.0, help="with --probe: seconds to wait after the kernel starts and after the :dep cell")
     args = ap.parse_args()
     nb = nbformat.read(args.notebook, as_version=4)
     if args.probe:

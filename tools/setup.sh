@@ -8,7 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=${PYTHON:-python3}
-EVCXR_VERSION=0.22.0
 phase() { printf '[setup] %-28s %s\n' "$1" "$2"; }
 now() { date +%s; }
 
@@ -96,7 +95,7 @@ fi
 
 # 4. evcxr_jupyter, the kernel: built from its published source with tools/evcxr/*.patch
 #    (tools/build-evcxr.sh; why: environment.md, "Notebook latency"), into .venv/bin.
-EVCXR_VERSION=$EVCXR_VERSION bash tools/build-evcxr.sh
+bash tools/build-evcxr.sh
 
 # 5. The project's own kernelspec, inside the venv.
 spec_dir=.venv/share/jupyter/kernels/tchlab
