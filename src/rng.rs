@@ -71,7 +71,9 @@ impl Rng {
 }
 
 /// Held by the unit tests that draw from libtorch's global generator (`manual_seed`,
-/// `Mlp::new`), which tests running in parallel would otherwise reseed under each other.
+/// `Tensor::randn`, training, which reseeds it every epoch for dropout), which tests
+/// running in parallel would otherwise reseed under each other. Building a model draws
+/// from the model's own [`crate::model::Generator`] and needs no lock.
 #[cfg(test)]
 pub(crate) static GLOBAL_GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
 

@@ -96,7 +96,6 @@ fn libm_erf(x: f64) -> f64 {
 
 #[test]
 fn inits_have_the_right_statistics() {
-    let _rng = common::torch_rng();
     let stats = |init: Init| {
         let m = Mlp::new(&MlpConfig::new(400, &[300], 10).weight_init(init).bias_init(Init::Zeros), 3).unwrap();
         let w = &m.layers()[0].ws;
@@ -129,6 +128,129 @@ fn inits_have_the_right_statistics() {
     // Biases follow the bias init.
     let m = Mlp::new(&MlpConfig::new(4, &[3], 2).bias_init(Init::Constant(-1.0)), 1).unwrap();
     assert_eq!(values(m.layers()[0].bs.as_ref().unwrap()), vec![-1.0; 3]);
+}
+
+/// A model draws its initial weights from its own generator: the same values that
+/// `manual_seed` and tch's `nn::linear` give (so every published number stands), and
+/// the global generator is left where it was.
+#[test]
+fn a_model_draws_the_weights_manual_seed_gives_without_touching_the_global_generator() {
+    let _rng = common::torch_rng();
+    let uniform = |fan_in: i64| {
+        let b = 1.0 / (fan_in as f64).sqrt();
+        tch::nn::Init::Uniform { lo: -b, up: b }
+    };
+    let cases = [
+        (Init::Default, Init::Default, [uniform(784), uniform(784)]),
+        (
+            Init::Normal { mean: 0.0, std: 0.1 },
+            Init::Zeros,
+            [tch::nn::Init::Randn { mean: 0.0, stdev: 0.1 }, tch::nn::Init::Const(0.0)],
+        ),
+    ];
+    for (weight_init, bias_init, [ws, bs]) in cases {
+        let cfg = MlpConfig::new(784, &[100], 10).weight_init(weight_init).bias_init(bias_init);
+        tch::manual_seed(1234);
+        let before = Tensor::rand([3], tch::kind::FLOAT_CPU);
+        tch::manual_seed(1234);
+        let model = Mlp::new(&cfg, 17).unwrap();
+        assert!(Tensor::rand([3], tch::kind::FLOAT_CPU).equal(&before), "Mlp::new moved the global generator");
+
+        tch::manual_seed(17);
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        let layer1 = tch::nn::linear(
+            vs.root() / "a",
+            784,
+            100,
+            tch::nn::LinearConfig { ws_init: ws, bs_init: Some(bs), bias: true },
+        );
+        let first = &model.layers()[0];
+        assert!(first.ws.equal(&layer1.ws), "{weight_init}: first weights differ from manual_seed + nn::linear");
+        assert!(first.bs.as_ref().unwrap().equal(layer1.bs.as_ref().unwrap()), "{bias_init}: first biases differ");
+        let bs2 = if bias_init == Init::Default { uniform(100) } else { bs };
+        let ws2 = if weight_init == Init::Default { uniform(100) } else { ws };
+        let layer2 = tch::nn::linear(
+            vs.root() / "b",
+            100,
+            10,
+            tch::nn::LinearConfig { ws_init: ws2, bs_init: Some(bs2), bias: true },
+        );
+        assert!(model.layers()[1].ws.equal(&layer2.ws), "{weight_init}: output weights differ");
+    }
+}
+
+/// tch's initialiser for `init`, as models were built before they had their own
+/// generator: the reference the models' draws must equal.
+fn tch_init(init: Init, fan_in: i64, fan_out: i64) -> tch::nn::Init {
+    let (fi, fo) = (fan_in as f64, fan_out as f64);
+    let uniform = |b: f64| tch::nn::Init::Uniform { lo: -b, up: b };
+    match init {
+        Init::Default => uniform(1.0 / fi.sqrt()),
+        Init::Normal { mean, std } => tch::nn::Init::Randn { mean, stdev: std },
+        Init::Uniform { low, high } => tch::nn::Init::Uniform { lo: low, up: high },
+        Init::Zeros => tch::nn::Init::Const(0.0),
+        Init::Constant(c) => tch::nn::Init::Const(c),
+        Init::XavierUniform => uniform((6.0 / (fi + fo)).sqrt()),
+        Init::XavierNormal => tch::nn::Init::Randn { mean: 0.0, stdev: (2.0 / (fi + fo)).sqrt() },
+        Init::KaimingUniform => uniform((6.0 / fi).sqrt()),
+        Init::KaimingNormal => tch::nn::Init::Randn { mean: 0.0, stdev: (2.0 / fi).sqrt() },
+    }
+}
+
+fn assert_same_variables(what: &str, ours: &tch::nn::VarStore, reference: &tch::nn::VarStore) {
+    let (ours, reference) = (ours.variables(), reference.variables());
+    assert_eq!(ours.len(), reference.len(), "{what}: variables");
+    for (name, value) in &reference {
+        assert!(ours[name].equal(value), "{what}: {name} differs from manual_seed + tch's initialiser");
+    }
+}
+
+#[test]
+fn cnns_and_ensembles_draw_the_weights_manual_seed_gives() {
+    let _rng = common::torch_rng();
+    // Random biases too, so that the order of the draws matters.
+    let cfg = CnnConfig { bias_init: Init::Uniform { low: -0.1, high: 0.1 }, ..CnnConfig::small(3, 16, 2) };
+    let cnn = Cnn::new(&cfg, 8).unwrap();
+    tch::manual_seed(8);
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let mut channels = 3;
+    for (b, block) in cfg.blocks.iter().enumerate() {
+        for (c, &out) in block.iter().enumerate() {
+            let (ws_init, bs_init) =
+                (tch_init(cfg.weight_init, channels * 9, out * 9), tch_init(cfg.bias_init, channels * 9, out * 9));
+            let conv = tch::nn::ConvConfig { padding: 1, ws_init, bs_init, ..Default::default() };
+            let _ = tch::nn::conv2d(
+                vs.root() / format!("block{}", b + 1) / format!("conv{}", c + 1),
+                channels,
+                out,
+                3,
+                conv,
+            );
+            channels = out;
+        }
+    }
+    let sizes = [cfg.flat_features(), 128, 2];
+    for (k, w) in sizes.windows(2).enumerate() {
+        let (ws_init, bs_init) = (tch_init(cfg.weight_init, w[0], w[1]), Some(tch_init(cfg.bias_init, w[0], w[1])));
+        let _ = tch::nn::linear(
+            vs.root() / format!("fc{}", k + 1),
+            w[0],
+            w[1],
+            tch::nn::LinearConfig { ws_init, bs_init, bias: true },
+        );
+    }
+    assert_same_variables("cnn", cnn.var_store(), &vs);
+
+    let cfg = MlpConfig::new(5, &[7], 3).weight_init(Init::XavierNormal).bias_init(Init::Default);
+    let ensemble = tchlab::model::MlpEnsemble::new(&cfg, 4, 6).unwrap();
+    tch::manual_seed(6);
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    for (k, w) in [5, 7, 3].windows(2).enumerate() {
+        let layer = vs.root() / format!("layer{}", k + 1);
+        let _ = layer.var("weight", &[4, w[0], w[1]], tch_init(cfg.weight_init, w[0], w[1]));
+        let _ = layer.var("bias", &[4, 1, w[1]], tch_init(cfg.bias_init, w[0], w[1]));
+    }
+    assert_same_variables("ensemble", ensemble.var_store(), &vs);
 }
 
 fn separable_xor() -> DataLoader {
@@ -372,7 +494,6 @@ fn fused_momentum_and_adam_train_like_the_tch_optimisers() {
 
 #[test]
 fn the_fused_step_steps_aside_for_what_it_cannot_do() {
-    let _rng = common::torch_rng();
     let mlp = |cfg: MlpConfig| Mlp::new(&cfg, 1).unwrap();
     let base = MlpConfig::new(2, &[4], 2);
     let sgd = TrainConfig::sgd(0.1, 1);
@@ -406,6 +527,7 @@ fn an_mlp_too_large_to_allocate_is_an_error_not_a_panic() {
 
 #[test]
 fn the_loss_along_a_line_is_flat_for_one_model_and_a_permutation_keeps_the_function() {
+    let _rng = common::torch_rng(); // Tensor::randn below
     use tchlab::landscape::{Line, barrier, distance, parameters, permute_hidden_units, set_parameters};
     let config = MlpConfig::new(2, &[6], 2).activation(Activation::Relu);
     let loader = DataLoader::new(Xor::lecture().dataset(), 750).unwrap();

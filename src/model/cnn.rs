@@ -4,7 +4,7 @@
 use anyhow::{Result, ensure};
 use tch::{Device, Tensor, nn};
 
-use super::{Init, Network};
+use super::{Generator, Init, Network, init};
 
 /// The blocks and classifier of a [`Cnn`].
 ///
@@ -110,7 +110,7 @@ impl Cnn {
             config.image_size,
             config.blocks.len()
         );
-        tch::manual_seed(seed as i64);
+        let mut generator = Generator::new(seed)?;
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let mut channels = config.in_channels;
@@ -121,17 +121,19 @@ impl Cnn {
                 let fan_in = channels * 9;
                 let cfg = nn::ConvConfig {
                     padding: 1,
-                    ws_init: config.weight_init.to_tch(fan_in, out * 9),
-                    bs_init: config.bias_init.to_tch(fan_in, out * 9),
+                    ws_init: nn::Init::Const(0.0),
+                    bs_init: nn::Init::Const(0.0),
                     ..Default::default()
                 };
-                layers.push(nn::conv2d(
-                    &root / format!("block{}", b + 1) / format!("conv{}", c + 1),
-                    channels,
-                    out,
-                    3,
-                    cfg,
-                ));
+                let path = &root / format!("block{}", b + 1) / format!("conv{}", c + 1);
+                let mut conv = nn::conv2d(path, channels, out, 3, cfg);
+                // tch's order: bias, then weight.
+                let fans = (fan_in, out * 9);
+                if let Some(bias) = conv.bs.as_mut() {
+                    init::refill(bias, config.bias_init, fans, &mut generator)?;
+                }
+                init::refill(&mut conv.ws, config.weight_init, fans, &mut generator)?;
+                layers.push(conv);
                 channels = out;
             }
             convs.push(layers);
@@ -139,18 +141,11 @@ impl Cnn {
         let mut sizes = vec![config.flat_features()];
         sizes.extend(&config.classifier);
         sizes.push(config.classes);
-        let fcs = sizes
-            .windows(2)
-            .enumerate()
-            .map(|(k, w)| {
-                let cfg = nn::LinearConfig {
-                    ws_init: config.weight_init.to_tch(w[0], w[1]),
-                    bs_init: Some(config.bias_init.to_tch(w[0], w[1])),
-                    bias: true,
-                };
-                nn::linear(&root / format!("fc{}", k + 1), w[0], w[1], cfg)
-            })
-            .collect();
+        let mut fcs = Vec::new();
+        for (k, w) in sizes.windows(2).enumerate() {
+            let inits = (config.weight_init, config.bias_init);
+            fcs.push(init::linear(&(&root / format!("fc{}", k + 1)), (w[0], w[1]), inits, &mut generator)?);
+        }
         Ok(Cnn { vs, convs, fcs, config: config.clone() })
     }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Result, bail, ensure};
 use tch::{Device, Kind, Tensor, nn};
 
-use super::{Activation, Mlp, MlpConfig};
+use super::{Activation, Generator, Mlp, MlpConfig, init};
 use crate::train::{History, OptimizerKind};
 
 /// `members` independent MLPs of the shape `config` (weights `[members, in, out]` per
@@ -141,7 +141,7 @@ impl MlpEnsemble {
             config.describe(),
             super::MAX_PARAMETERS
         );
-        tch::manual_seed(seed as i64);
+        let mut generator = Generator::new(seed)?;
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let sizes = config.layer_sizes();
@@ -149,8 +149,10 @@ impl MlpEnsemble {
         for (k, w) in sizes.windows(2).enumerate() {
             let (fan_in, fan_out) = (w[0], w[1]);
             let layer = &root / format!("layer{}", k + 1);
-            weights.push(layer.var("weight", &[members, fan_in, fan_out], config.weight_init.to_tch(fan_in, fan_out)));
-            biases.push(layer.var("bias", &[members, 1, fan_out], config.bias_init.to_tch(fan_in, fan_out)));
+            let fans = (fan_in, fan_out);
+            let (weight_dims, bias_dims) = ([members, fan_in, fan_out], [members, 1, fan_out]);
+            weights.push(init::variable(&layer, "weight", &weight_dims, config.weight_init, fans, &mut generator)?);
+            biases.push(init::variable(&layer, "bias", &bias_dims, config.bias_init, fans, &mut generator)?);
         }
         Ok(MlpEnsemble { vs, weights, biases, config: config.clone(), members })
     }

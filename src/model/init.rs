@@ -1,7 +1,16 @@
 //! Weight and bias initialisation schemes.
 
+use super::Generator;
 use anyhow::{Result, bail};
-use tch::nn;
+use tch::kind::FLOAT_CPU;
+use tch::{Tensor, nn};
+
+/// What an [`Init`] draws for given fans.
+enum Draw {
+    Constant(f64),
+    Uniform { low: f64, high: f64 },
+    Normal { mean: f64, std: f64 },
+}
 
 /// An initialisation scheme for a layer's weight or bias.
 ///
@@ -34,29 +43,39 @@ pub enum Init {
 }
 
 impl Init {
-    /// The tch initialiser for a tensor with the given fans.
-    pub fn to_tch(self, fan_in: i64, fan_out: i64) -> nn::Init {
+    /// Initial values of shape `dims` for a tensor with the given fans, drawn from
+    /// `generator` (a constant draws nothing), as a float CPU tensor: the values tch's
+    /// `nn::Init` would draw from the global generator seeded the same way.
+    ///
+    /// ```
+    /// use tchlab::model::{Generator, Init};
+    /// let mut g = Generator::new(3).unwrap();
+    /// let w = Init::XavierUniform.tensor(&[20, 30], 30, 20, &mut g).unwrap();
+    /// assert!(w.abs().max().double_value(&[]) <= (6.0f64 / 50.0).sqrt());
+    /// ```
+    pub fn tensor(self, dims: &[i64], fan_in: i64, fan_out: i64, generator: &mut Generator) -> Result<Tensor> {
         let (fi, fo) = (fan_in as f64, fan_out as f64);
-        match self {
-            Init::Default => {
-                let b = 1.0 / fi.sqrt();
-                nn::Init::Uniform { lo: -b, up: b }
-            }
-            Init::Normal { mean, std } => nn::Init::Randn { mean, stdev: std },
-            Init::Uniform { low, high } => nn::Init::Uniform { lo: low, up: high },
-            Init::Zeros => nn::Init::Const(0.0),
-            Init::Constant(c) => nn::Init::Const(c),
-            Init::XavierUniform => {
-                let b = (6.0 / (fi + fo)).sqrt();
-                nn::Init::Uniform { lo: -b, up: b }
-            }
-            Init::XavierNormal => nn::Init::Randn { mean: 0.0, stdev: (2.0 / (fi + fo)).sqrt() },
-            Init::KaimingUniform => {
-                let b = (6.0 / fi).sqrt();
-                nn::Init::Uniform { lo: -b, up: b }
-            }
-            Init::KaimingNormal => nn::Init::Randn { mean: 0.0, stdev: (2.0 / fi).sqrt() },
-        }
+        let uniform = |bound: f64| Draw::Uniform { low: -bound, high: bound };
+        let draw = match self {
+            Init::Default => uniform(1.0 / fi.sqrt()),
+            Init::Normal { mean, std } => Draw::Normal { mean, std },
+            Init::Uniform { low, high } => Draw::Uniform { low, high },
+            Init::Zeros => Draw::Constant(0.0),
+            Init::Constant(c) => Draw::Constant(c),
+            Init::XavierUniform => uniform((6.0 / (fi + fo)).sqrt()),
+            Init::XavierNormal => Draw::Normal { mean: 0.0, std: (2.0 / (fi + fo)).sqrt() },
+            Init::KaimingUniform => uniform((6.0 / fi).sqrt()),
+            Init::KaimingNormal => Draw::Normal { mean: 0.0, std: (2.0 / fi).sqrt() },
+        };
+        // The same tensor operations as tch's `nn::init`, so that the values are equal bit for bit.
+        Ok(match draw {
+            Draw::Constant(0.0) => Tensor::f_zeros(dims, FLOAT_CPU)?,
+            Draw::Constant(c) if (c - 1.0).abs() <= f64::EPSILON => Tensor::f_ones(dims, FLOAT_CPU)?,
+            Draw::Constant(c) => Tensor::f_ones(dims, FLOAT_CPU)? * c,
+            Draw::Uniform { low, high } => generator.uniform(dims, low, high)?,
+            Draw::Normal { mean, std } if mean == 0.0 && (std - 1.0).abs() <= f64::EPSILON => generator.randn(dims)?,
+            Draw::Normal { mean, std } => generator.randn(dims)? * std + mean,
+        })
     }
 
     /// Parses `default`, `zeros`, `constant:C`, `normal:MEAN,STD`, `uniform:LOW,HIGH`,
@@ -100,6 +119,47 @@ impl Init {
             ),
         })
     }
+}
+
+/// A trainable variable `name` under `path` (on the path's device), its initial values
+/// drawn by `init` from `generator`.
+pub(crate) fn variable(
+    path: &nn::Path,
+    name: &str,
+    dims: &[i64],
+    init: Init,
+    fans: (i64, i64),
+    generator: &mut Generator,
+) -> Result<Tensor> {
+    let mut var = path.f_zeros(name, dims)?;
+    refill(&mut var, init, fans, generator)?;
+    Ok(var)
+}
+
+/// Overwrites the variable `var` with initial values drawn by `init` from `generator`.
+pub(crate) fn refill(
+    var: &mut Tensor,
+    init: Init,
+    (fan_in, fan_out): (i64, i64),
+    generator: &mut Generator,
+) -> Result<()> {
+    let values = init.tensor(&var.size(), fan_in, fan_out, generator)?;
+    tch::no_grad(|| var.f_copy_(&values))?;
+    Ok(())
+}
+
+/// A linear layer `fan_in -> fan_out` under `path`, drawn in tch's order (bias, then
+/// weight) so that a seed gives the weights `nn::linear` gives after `manual_seed`.
+pub(crate) fn linear(
+    path: &nn::Path,
+    (fan_in, fan_out): (i64, i64),
+    (weight_init, bias_init): (Init, Init),
+    generator: &mut Generator,
+) -> Result<nn::Linear> {
+    let fans = (fan_in, fan_out);
+    let bs = variable(path, "bias", &[fan_out], bias_init, fans, generator)?;
+    let ws = variable(path, "weight", &[fan_out, fan_in], weight_init, fans, generator)?;
+    Ok(nn::Linear { ws, bs: Some(bs) })
 }
 
 impl std::str::FromStr for Init {

@@ -4,7 +4,7 @@ use anyhow::{Result, ensure};
 use tch::{Device, Tensor, nn};
 
 use super::activation::Saved;
-use super::{Activation, Init, Network};
+use super::{Activation, Generator, Init, Network, init};
 
 /// The shape and initialisation of an [`Mlp`].
 ///
@@ -161,24 +161,20 @@ impl Mlp {
     pub fn on_device(config: &MlpConfig, seed: u64, device: Device) -> Result<Self> {
         config.validate()?;
         crate::threads::reproducible_products();
-        tch::manual_seed(seed as i64);
+        let mut generator = Generator::new(seed)?;
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let sizes = config.layer_sizes();
         let mut layers = Vec::new();
         let mut prelu = Vec::new();
         for (k, w) in sizes.windows(2).enumerate() {
-            let (fan_in, fan_out) = (w[0], w[1]);
-            let cfg = nn::LinearConfig {
-                ws_init: config.weight_init.to_tch(fan_in, fan_out),
-                bs_init: Some(config.bias_init.to_tch(fan_in, fan_out)),
-                bias: true,
-            };
-            layers.push(nn::linear(&root / format!("layer{}", k + 1), fan_in, fan_out, cfg));
+            let path = &root / format!("layer{}", k + 1);
+            let inits = (config.weight_init, config.bias_init);
+            layers.push(init::linear(&path, (w[0], w[1]), inits, &mut generator)?);
             if let Activation::Prelu(a) = config.activation
                 && k + 1 < sizes.len() - 1
             {
-                prelu.push((&root / format!("layer{}", k + 1)).var("prelu_alpha", &[1], nn::Init::Const(a)));
+                prelu.push(path.f_var("prelu_alpha", &[1], nn::Init::Const(a))?);
             }
         }
         Ok(Mlp { vs, layers, prelu, config: config.clone() })

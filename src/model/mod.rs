@@ -4,6 +4,7 @@
 mod activation;
 mod cnn;
 mod ensemble;
+mod generator;
 mod init;
 mod mlp;
 mod random_features;
@@ -11,6 +12,7 @@ mod random_features;
 pub use activation::Activation;
 pub use cnn::{Cnn, CnnConfig};
 pub use ensemble::{EnsembleLoss, EnsembleTrain, MlpEnsemble};
+pub use generator::Generator;
 pub use init::Init;
 pub(crate) use mlp::Trace;
 pub use mlp::{MAX_PARAMETERS, Mlp, MlpConfig};

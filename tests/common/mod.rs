@@ -39,8 +39,10 @@ pub fn write_png(path: &Path, w: u32, h: u32, value: u8) {
     image::GrayImage::from_pixel(w, h, image::Luma([value])).save(path).unwrap();
 }
 
-/// libtorch's random generator is global to the process: tests that initialise or
-/// train models hold this lock so that parallel tests do not reseed it under them.
+/// libtorch's random generator is global to the process: tests that draw from it
+/// (`manual_seed`, `Tensor::randn`, training, which reseeds it every epoch for dropout)
+/// hold this lock so that parallel tests do not reseed it under them. Building a model
+/// draws from the model's own generator and needs no lock.
 pub fn torch_rng() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
