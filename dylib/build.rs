@@ -1,7 +1,15 @@
-//! Exports torch-sys's C functions from the shared library (rustc's own version script
-//! hides every symbol that is not Rust); see exports.map.
+//! Exports torch-sys's C functions from the shared library: rustc's own version script
+//! hides every symbol that is not Rust, while tch's generic and inline functions, compiled
+//! into the cells, call torch-sys's C API (compiled into this library from torch-sys's C++
+//! wrapper) directly. A second version script for the linker exports them. Shared by
+//! `tchlab-dylib` and `tchlab-dylib-polars`.
+const EXPORTS: &str = "{ global: at_*; atc_*; atg_*; ati_*; atm_*; ato_*; ats_*; thp_*; get_and_reset_last_err; };\n";
+
 fn main() {
-    let map = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("exports.map");
+    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let map = out.join("exports.map");
+    std::fs::write(&map, EXPORTS).expect("writing the linker's version script into OUT_DIR");
     println!("cargo:rustc-link-arg=-Wl,--version-script={}", map.display());
-    println!("cargo:rerun-if-changed=exports.map");
+    // The script itself is tracked by cargo; nothing else in the package feeds it.
+    println!("cargo:rerun-if-changed=Cargo.toml");
 }

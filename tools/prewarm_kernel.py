@@ -19,9 +19,8 @@ stamp = root / "target/evcxr/.prewarmed"
 
 
 def dep_lines():
-    """The distinct `:dep` cells of the notebooks (with and without the `polars` feature),
-    the one most notebooks use last: the slot keeps one `libtchlab_dylib.so`, the last one
-    built, and a notebook with the other feature set relinks it (10-20 s)."""
+    """The distinct `:dep` cells of the notebooks (tchlab-dylib and tchlab-dylib-polars),
+    the one most notebooks use last. Both libraries stay built side by side in the slot."""
     uses = {}
     for path in sorted((root / "notebooks").glob("[0-9]*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
@@ -33,7 +32,7 @@ def dep_lines():
 
 deps = dep_lines()
 rustc = subprocess.run(["rustc", "-V"], capture_output=True, text=True).stdout
-inputs = [root / "Cargo.toml", root / "Cargo.lock", root / "dylib/Cargo.toml", root / "dylib/build.rs", root / "dylib/exports.map"]
+inputs = [root / "Cargo.toml", root / "Cargo.lock", root / "dylib/Cargo.toml", root / "dylib/polars/Cargo.toml", root / "dylib/build.rs"]
 key = hashlib.sha256("\n".join([p.read_text() for p in inputs] + deps + [rustc]).encode()).hexdigest()
 if stamp.exists() and stamp.read_text().strip() == key:
     sys.exit(0)

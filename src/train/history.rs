@@ -121,8 +121,8 @@ impl History {
     }
 
     /// The per-epoch records as a DataFrame: `epoch, split, loss, accuracy, lr, seconds`
-    /// (feature `polars`, on by default; a notebook adds it to its `:dep` line with
-    /// `features = ["polars"]`).
+    /// (feature `polars`, on by default; a notebook gets it with the `:dep` line
+    /// `:dep tchlab = { package = "tchlab-dylib-polars", path = "../dylib/polars", features = ["download"] }`).
     ///
     /// ```
     /// let mut h = tchlab::train::History::default();
