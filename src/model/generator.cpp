@@ -1,7 +1,7 @@
 // A libtorch CPU random generator owned by the caller, for `src/model/generator.rs`.
 // tch binds only the global generator (`tch::manual_seed`); libtorch itself has
-// generator objects, and these four functions expose the two draws model
-// initialisation needs. Errors come back as a message the caller frees.
+// generator objects, and these functions expose the two draws model initialisation
+// needs. Errors come back as a message the caller frees.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
@@ -11,7 +11,20 @@
 #include <exception>
 
 namespace {
-char *message(const std::exception &e) { return strdup(e.what()); }
+// Runs `draw`, turning a C++ exception into a message for the caller (null: no error).
+template <class Draw>
+char *guarded(Draw draw) {
+  try {
+    draw();
+    return nullptr;
+  } catch (const std::exception &e) {
+    return strdup(e.what());
+  }
+}
+
+// `tensor` is tch's tensor handle (an `at::Tensor *`).
+at::Tensor &tensor_of(void *tensor) { return *static_cast<at::Tensor *>(tensor); }
+at::Generator &generator_of(void *generator) { return *static_cast<at::Generator *>(generator); }
 }  // namespace
 
 extern "C" {
@@ -26,23 +39,12 @@ void *tchlab_generator_new(uint64_t seed) {
 
 void tchlab_generator_free(void *generator) { delete static_cast<at::Generator *>(generator); }
 
-// `tensor` is tch's tensor handle (an `at::Tensor *`).
 char *tchlab_uniform_(void *generator, void *tensor, double low, double high) {
-  try {
-    static_cast<at::Tensor *>(tensor)->uniform_(low, high, *static_cast<at::Generator *>(generator));
-    return nullptr;
-  } catch (const std::exception &e) {
-    return message(e);
-  }
+  return guarded([&] { tensor_of(tensor).uniform_(low, high, generator_of(generator)); });
 }
 
 char *tchlab_normal_(void *generator, void *tensor, double mean, double std) {
-  try {
-    static_cast<at::Tensor *>(tensor)->normal_(mean, std, *static_cast<at::Generator *>(generator));
-    return nullptr;
-  } catch (const std::exception &e) {
-    return message(e);
-  }
+  return guarded([&] { tensor_of(tensor).normal_(mean, std, generator_of(generator)); });
 }
 
 void tchlab_free_message(char *text) { free(text); }
