@@ -1,7 +1,6 @@
 //! The training loop: fit with validation each epoch, evaluate, hooks, divergence and
 //! shape checks, progress output.
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
@@ -554,42 +553,52 @@ fn finite(value: f64, epoch: usize, batch: usize, lr: f64) -> Result<f64> {
     Ok(value)
 }
 
-/// Progress output: one line per epoch when verbose, above a progress bar on a terminal.
+/// Progress output: one line per epoch when verbose, above a progress bar on a terminal
+/// (with the `progress` feature).
 struct Progress {
     verbose: bool,
+    #[cfg(feature = "progress")]
     bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
+    #[cfg_attr(not(feature = "progress"), allow(unused_variables))]
     fn new(c: &TrainConfig, batches: usize) -> Self {
-        let bar = (c.verbose && std::io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new(batches as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} batches {elapsed_precise} eta {eta} {msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        });
-        Progress { verbose: c.verbose, bar }
+        Progress {
+            verbose: c.verbose,
+            #[cfg(feature = "progress")]
+            bar: (c.verbose && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+                let bar = indicatif::ProgressBar::new(batches as u64);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:30} {pos}/{len} batches {elapsed_precise} eta {eta} {msg}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar
+            }),
+        }
     }
 
     fn batch_done(&self) {
+        #[cfg(feature = "progress")]
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
     }
 
     fn line(&self, line: String) {
-        match (&self.bar, self.verbose) {
-            (Some(bar), _) => bar.println(line),
-            (None, true) => println!("{line}"),
-            (None, false) => {}
+        #[cfg(feature = "progress")]
+        if let Some(bar) = &self.bar {
+            return bar.println(line);
+        }
+        if self.verbose {
+            println!("{line}");
         }
     }
 
     fn finish(&self) {
+        #[cfg(feature = "progress")]
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
