@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::env::{Settings, libtorch_lib_dir, libtorch_version, load_cuda, set_threads};
+use crate::env::{Settings, libtorch_lib_dir, libtorch_version, load_cuda, set_threads, shown_path};
 
 /// One line of the [`doctor`] report.
 #[derive(Clone, Debug)]
@@ -34,7 +34,7 @@ pub fn checks() -> Vec<Check> {
         format!(
             "{} at {}",
             version.as_deref().unwrap_or("unknown version"),
-            lib.as_ref().map(|p| p.display().to_string()).unwrap_or("?".into())
+            lib.as_deref().map(shown_path).unwrap_or("?".into())
         ),
         version.as_deref().filter(|v| !v.starts_with(expected)).map(|v| {
             format!("tch 0.26 expects PyTorch {expected}, found {v}: run `make setup` (pip install torch=={expected})")
@@ -48,10 +48,8 @@ pub fn checks() -> Vec<Check> {
     add("threads", format!("{} intra-op threads; while training {follows}", tch::get_num_threads()), None);
     let cuda = match load_cuda() {
         Ok(()) if tch::Cuda::is_available() => (format!("usable, {} device(s)", tch::Cuda::device_count()), None),
-        Ok(()) => (
-            "libtorch_cuda.so loaded, but no CUDA device is visible".into(),
-            Some("check `nvidia-smi` and the driver; training runs on the CPU meanwhile".into()),
-        ),
+        // A machine without a GPU is no problem to fix: training runs on the CPU.
+        Ok(()) => ("no CUDA device on this machine: training runs on the CPU".into(), None),
         Err(why) => (format!("not usable: {why}"), None),
     };
     add("cuda", cuda.0, cuda.1);
@@ -59,8 +57,9 @@ pub fn checks() -> Vec<Check> {
         .map(|slot| format!("tchlab kernel, evcxr build slot {slot}"))
         .unwrap_or_else(|_| "not in the tchlab Jupyter kernel".into());
     add("kernel", kernel, None);
-    let venv =
-        std::env::var("VIRTUAL_ENV").or_else(|_| std::env::var("TCHLAB_VENV")).unwrap_or_else(|_| "none active".into());
+    let venv = std::env::var_os("VIRTUAL_ENV")
+        .or_else(|| std::env::var_os("TCHLAB_VENV"))
+        .map_or("none active".into(), |v| shown_path(Path::new(&v)));
     add("venv", venv, None);
     let ld = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
     let ld_ok = lib.as_ref().is_some_and(|l| ld.split(':').any(|p| Path::new(p) == l.as_path()));
@@ -73,7 +72,7 @@ pub fn checks() -> Vec<Check> {
         },
         None,
     );
-    add("data dir", s.data_dir.display().to_string(), None);
+    add("data dir", shown_path(&s.data_dir), None);
     let mnist = crate::data::MnistKind::Digits;
     let mnist_state = if crate::data::mnist_cached(mnist, &s.data_dir) {
         ("cached".to_string(), None)
@@ -87,7 +86,7 @@ pub fn checks() -> Vec<Check> {
     let cd = &s.cats_dogs_dir;
     add(
         "cats-dogs",
-        format!("{} ({})", cd.display(), if cd.join("train").is_dir() { "found" } else { "missing" }),
+        format!("{} ({})", shown_path(cd), if cd.join("train").is_dir() { "found" } else { "missing" }),
         (!cd.join("train").is_dir())
             .then(|| "set TCHLAB_CATS_DOGS_DIR to a folder with train/valid/test/{cat,dog}".to_string()),
     );

@@ -44,6 +44,46 @@ pub fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `path` as a reader of a report should see it: relative to the crate folder when it
+/// lies inside it or beside it (`data/xor.csv`, `../shared/data/cats-dogs`), under the
+/// home folder as `~/…`, otherwise as it is. Reports and notebook outputs use it, so that
+/// they show no machine's absolute paths.
+///
+/// ```
+/// let shown = tchlab::env::shown_path(&tchlab::env::crate_dir().join("data/../data/xor.csv"));
+/// assert_eq!(shown, "data/xor.csv");
+/// assert_eq!(tchlab::env::shown_path("/usr/share/datasets".as_ref()), "/usr/share/datasets");
+/// ```
+pub fn shown_path(path: &Path) -> String {
+    let normal = |p: &Path| -> PathBuf {
+        let mut out = PathBuf::new();
+        for part in p.components() {
+            match part {
+                std::path::Component::ParentDir if out.parent().is_some() => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                part => out.push(part),
+            }
+        }
+        out
+    };
+    let path = normal(path);
+    let root = normal(&crate_dir());
+    if let Ok(inside) = path.strip_prefix(&root) {
+        return if inside.as_os_str().is_empty() { ".".into() } else { inside.display().to_string() };
+    }
+    if let Some(beside) = root.parent().filter(|p| p.parent().is_some()).and_then(|p| path.strip_prefix(p).ok()) {
+        return Path::new("..").join(beside).display().to_string();
+    }
+    match std::env::var_os("HOME").map(|h| normal(Path::new(&h))) {
+        Some(home) if home.parent().is_some() && path.starts_with(&home) => {
+            format!("~/{}", path.strip_prefix(&home).unwrap_or(&path).display())
+        }
+        _ => path.display().to_string(),
+    }
+}
+
 fn list_var(name: &str) -> Vec<String> {
     std::env::var(name)
         .unwrap_or_default()

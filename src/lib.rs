@@ -70,7 +70,7 @@ pub mod prelude {
     pub use crate::experiments::Report;
     pub use crate::metrics::{Interpretation, Predictions};
     pub use crate::model::{Activation, Cnn, CnnConfig, Init, Mlp, MlpConfig, Network};
-    pub use crate::plot::{Figure, Series};
+    pub use crate::plot::{Figure, Scale, Series};
     pub use crate::train::{
         History, LayerGradients, Loss, LrSchedule, OptimizerKind, TrainConfig, Trainer, evaluate, layer_gradients,
     };

@@ -245,3 +245,40 @@ fn image_folder_links_must_stay_in_the_root_unless_allowed() {
     assert_eq!(ds.len(), 3);
     assert_eq!(ds.batch(&[0, 1, 2], 0).unwrap().1.size(), vec![3]);
 }
+
+#[test]
+fn csv_label_far_beyond_the_others_is_an_error_naming_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("digits")).unwrap();
+    common::write_png(&dir.path().join("digits/a.png"), 4, 4, 1);
+    let csv = csv_layout(dir.path(), "3,a.png\n1000000000000,a.png\n0,a.png\n");
+    let e = err(CsvImageDataset::open(&csv));
+    assert!(
+        e.contains("row 2") && e.contains("`1000000000000` is far beyond") && e.contains("next largest is 3"),
+        "{e}"
+    );
+    // Not only the absurd: 0 and 1 beside 40 would make 41 classes, 38 of them empty.
+    let csv = csv_layout(dir.path(), "0,a.png\n1,a.png\n40,a.png\n");
+    let e = err(CsvImageDataset::open(&csv));
+    assert!(e.contains("row 3") && e.contains("41 outputs, 38 of them"), "{e}");
+    // A subset of classes (3 and 8 of ten digits) is fine, and so is a given class count.
+    let csv = csv_layout(dir.path(), "3,a.png\n8,a.png\n");
+    assert_eq!(CsvImageDataset::open(&csv).unwrap().labels(), &[3, 8]);
+    let csv = csv_layout(dir.path(), "0,a.png\n40,a.png\n");
+    let opts = CsvOptions { num_classes: Some(41), ..Default::default() };
+    assert_eq!(CsvImageDataset::with_options(&csv, &opts).unwrap().labels(), &[0, 40]);
+}
+
+#[test]
+fn csv_header_naming_a_column_twice_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("digits")).unwrap();
+    common::write_png(&dir.path().join("digits/a.png"), 4, 4, 1);
+    let csv = dir.path().join("digits.csv");
+    std::fs::write(&csv, "Class Label,File Name,\"File Name\"\n0,a.png,b.png\n").unwrap();
+    let e = err(CsvImageDataset::open(&csv));
+    assert!(e.contains("columns 2 and 3") && e.contains("both named `File Name`"), "{e}");
+    // A comma inside a quoted name does not split it.
+    std::fs::write(&csv, "Class Label,File Name,\"Name, File\"\n0,a.png,x\n").unwrap();
+    assert_eq!(CsvImageDataset::open(&csv).unwrap().len(), 1);
+}

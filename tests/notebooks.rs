@@ -53,6 +53,74 @@ fn runner_fails_on_a_panic_and_on_an_error() {
     assert!(text.contains("0 passed, 3 failed"), "{text}");
 }
 
+/// What a reader must not see fails once per cell (a bare `()`, a figure and a table as
+/// Debug text, an absolute path of the machine); figures and tables built from a moved
+/// variable show as themselves, and a cell ending in a loop shows no `()`.
+#[test]
+#[ignore = "starts a Jupyter kernel; `make test` runs it after `make setup`"]
+fn runner_fails_on_what_a_reader_should_not_see() {
+    let dir = root().join("tests/notebooks");
+    let notebooks = [dir.join("shown-defects.ipynb"), dir.join("shown-values.ipynb")];
+    let (ok, text) = run_notebooks(&notebooks, &root().join("target/notebooks-selftest-shown"));
+    println!("{text}");
+    assert!(!ok, "{text}");
+    assert!(text.contains("FAILED shown-defects.ipynb"), "{text}");
+    for expected in [
+        "cell 1: shows a bare `()`",
+        "cell 2: shows a Figure as Debug text (Figure(\"\", 1040×460))",
+        "cell 3: shows an absolute path of this machine",
+    ] {
+        assert!(text.contains(expected), "`{expected}` was not reported:\n{text}");
+    }
+    // The table printed in cell 2 is the same kind of problem in the same cell: reported once.
+    assert_eq!(text.matches("cell 2:").count(), 1, "{text}");
+    assert!(
+        text.contains("ok     shown-values.ipynb"),
+        "a figure or table from a moved variable did not show:\n{text}"
+    );
+    let shown: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("target/notebooks-selftest-shown/summary.json")).expect("summary.json"),
+    )
+    .expect("summary JSON");
+    assert_eq!(shown["shown-values"]["figures"], 1, "{text}");
+}
+
+/// Every tchlab type with an inline display is one the runner recognises in Debug form.
+#[test]
+fn runner_knows_every_displayable_type() {
+    let runner = std::fs::read_to_string(root().join("tools/run_notebooks.py")).expect("the runner");
+    let listed = runner.lines().find(|l| l.starts_with("DISPLAYABLE = ")).expect("DISPLAYABLE in the runner");
+    let mut found = Vec::new();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src/").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let mut current = None;
+            for line in text.lines() {
+                if let Some(rest) = line.strip_prefix("impl ") {
+                    current = rest.split([' ', '<', '{']).next().map(str::to_string);
+                }
+                if line.contains("pub fn evcxr_display(&self)") {
+                    found.push(
+                        current
+                            .clone()
+                            .unwrap_or_else(|| panic!("evcxr_display outside an impl in {}", path.display())),
+                    );
+                }
+            }
+        }
+    }
+    assert!(found.len() >= 4, "expected Figure, Table, History and Report, found {found:?}");
+    for ty in found {
+        assert!(listed.contains(&format!("\"{ty}\"")), "{ty} has an inline display but the runner's {listed}");
+    }
+}
+
 #[test]
 #[ignore = "runs every lecture notebook (tens of minutes); `make test` runs it"]
 fn lecture_notebooks_run_clean() {

@@ -133,7 +133,7 @@ def check_committed(notebooks, targets):
         for index, cell in enumerate(nb.cells):
             if cell.cell_type == "code" and local_only(cell) and cell.get("outputs"):
                 problems.append(f"{path}: cell {index} is tagged {LOCAL_ONLY} but carries outputs")
-        found, _, _ = check(nb, targets.get(path.stem, {}))
+        found, _, _ = check(nb, targets.get(path.stem, {}), setting="lecture")
         problems += [f"{path}: {p}" for p in found]
     for p in problems:
         print(f"- {p}")

@@ -73,11 +73,46 @@ pub(crate) fn read_csv_text(path: &Path) -> Result<DataFrame> {
 /// Reads `path` (a regular file of at most [`MAX_CSV_BYTES`]) and parses it with `options`.
 fn parse_csv(path: &Path, options: CsvReadOptions) -> Result<DataFrame> {
     let bytes = super::read_regular_file(path, super::MAX_CSV_BYTES)?;
+    ensure_unique_header(&bytes, path)?;
     options
         .with_has_header(true)
         .into_reader_with_file_handle(std::io::Cursor::new(bytes))
         .finish()
         .with_context(|| format!("reading CSV {}", path.display()))
+}
+
+/// The header's column names, split at commas outside double quotes, quotes removed and
+/// surrounding spaces trimmed.
+fn header_names(bytes: &[u8]) -> Vec<String> {
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line));
+    let (mut names, mut name, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => names.push(std::mem::take(&mut name).trim().to_string()),
+            c => name.push(c),
+        }
+    }
+    names.push(name.trim().to_string());
+    names
+}
+
+/// A header that names a column twice is an error: which of the two would be read?
+fn ensure_unique_header(bytes: &[u8], path: &Path) -> Result<()> {
+    let names = header_names(bytes);
+    for (second, name) in names.iter().enumerate() {
+        if let Some(first) = names[..second].iter().position(|n| n == name) {
+            bail!(
+                "{}: columns {} and {} of the header are both named `{name}`, so which one is meant is \
+                 ambiguous; rename or remove one of them",
+                path.display(),
+                first + 1,
+                second + 1
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Looks up a column by name; the error lists the columns that exist.
@@ -138,7 +173,9 @@ fn ensure_label(value: i64, num_classes: Option<usize>) -> std::result::Result<(
 }
 
 /// Integer labels of a column, parsed strictly from the text as written; the error
-/// names the file, the row (counting from 1, after the header) and the value.
+/// names the file, the row (counting from 1, after the header) and the value. Without a
+/// number of classes the classes are 0 to the largest label, so a label far beyond the
+/// others (a model would need an output for each class no row has) is an error too.
 pub(crate) fn label_values(col: &Column, path: &Path, num_classes: Option<usize>) -> Result<Vec<i64>> {
     let values = text_values(col, path)?;
     let mut out = Vec::with_capacity(values.len());
@@ -148,7 +185,38 @@ pub(crate) fn label_values(col: &Column, path: &Path, num_classes: Option<usize>
             Err(why) => bail!("{} row {}, column `{}`: {why}", path.display(), row + 1, col.name()),
         }
     }
+    if num_classes.is_none()
+        && let Err(why) = ensure_dense_labels(&out)
+    {
+        bail!("{} column `{}`: {why}", path.display(), col.name());
+    }
     Ok(out)
+}
+
+/// The most classes a label column may imply when the number of classes is not given.
+const MAX_CLASSES: i64 = 100_000;
+
+/// Labels whose classes (0 to the largest label) are mostly absent are an error naming the
+/// row of the largest label: beyond [`MAX_CLASSES`], or with at least 10 classes that no
+/// row has and more of them absent than present.
+fn ensure_dense_labels(labels: &[i64]) -> std::result::Result<(), String> {
+    let Some((row, &largest)) = labels.iter().enumerate().max_by_key(|&(_, v)| v) else {
+        return Ok(());
+    };
+    let present = labels.iter().collect::<std::collections::BTreeSet<_>>();
+    let classes = largest as i128 + 1;
+    let absent = classes - present.len() as i128;
+    if largest < MAX_CLASSES && (absent < 10 || absent <= present.len() as i128) {
+        return Ok(());
+    }
+    let next = present.iter().rev().nth(1).map_or("none".to_string(), |v| v.to_string());
+    Err(format!(
+        "row {}: label `{largest}` is far beyond the other labels (the next largest is {next}); classes run from \
+         0 to the largest label, so a model would need {classes} outputs, {absent} of them for classes no row has; \
+         fix the row, renumber the classes 0 to {}, or give the number of classes",
+        row + 1,
+        present.len() - 1
+    ))
 }
 
 /// Images named by a CSV file with labels, like the lecture's `MyDataset`.

@@ -123,16 +123,16 @@ pub fn symmetry(c: &Config, name: &str, init: Init) -> Result<SymmetryRun> {
 }
 
 impl SymmetryRun {
-    /// Each hidden unit's two input weights as one line (all-zero init: the lines coincide).
+    /// Each hidden unit's two input weights as one row of a heatmap (all-zero init: every
+    /// row the same).
     pub fn figure(&self) -> Figure {
         let w = &self.weights;
-        let series = (0..w.size()[0])
-            .map(|u| {
-                Series::line("", vec![(0.0, w.double_value(&[u, 0])), (1.0, w.double_value(&[u, 1]))]).color(u as usize)
-            })
-            .collect();
-        Figure::lines(&format!("{} init: first-layer weights per hidden unit", self.name), "input", "weight", series)
-            .size(420, 300)
+        let units = w.size()[0];
+        let values = (0..units).map(|u| (0..2).map(|i| w.double_value(&[u, i])).collect()).collect();
+        let rows = (1..=units).map(|u| format!("unit {u}")).collect();
+        let cols = vec!["from x₁".to_string(), "from x₂".to_string()];
+        let title = format!("{} init: first-layer weights", self.name);
+        Figure::heatmap(&title, values, rows, cols, "input", "hidden unit").size(420, 360)
     }
 }
 

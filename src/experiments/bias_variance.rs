@@ -13,7 +13,7 @@ use crate::data::{Mnist, MnistKind, Scaling};
 use crate::display::Table;
 use crate::metrics::{squared_decomposition, zero_one_decomposition};
 use crate::model::{Activation, EnsembleLoss, EnsembleTrain, MlpConfig, MlpEnsemble};
-use crate::plot::{Figure, Series, Style};
+use crate::plot::{Figure, Scale, Series, Style};
 use crate::rng::{Rng, mix};
 
 super::settings! {
@@ -204,7 +204,7 @@ fn regression_budget(c: &Config, data: &RegressionData, steps: usize, tag: &str,
             ensemble.member_losses(x_train, y_train, EnsembleLoss::Mse)?.mean(Kind::Double).double_value(&[]);
         let gap = (d.total() - test_error).abs() / test_error;
         worst_gap = worst_gap.max(gap);
-        let lx = (w as f64).log2();
+        let lx = w as f64;
         s_bias.push((lx, d.bias2));
         s_var.push((lx, d.variance));
         s_noise.push((lx, d.noise));
@@ -231,7 +231,6 @@ fn regression_budget(c: &Config, data: &RegressionData, steps: usize, tag: &str,
             .curve("train", "loss")
             .into_iter()
             .filter(|(e, _)| (*e as usize).is_multiple_of(step) || *e as usize == 1)
-            .map(|(e, l)| (e.log10(), l))
             .collect();
         train_curves.push(Series::line(&format!("w = {w}"), pts));
         if shown.contains(&w) {
@@ -283,16 +282,18 @@ fn regression_budget(c: &Config, data: &RegressionData, steps: usize, tag: &str,
         name("reg_training"),
         Figure::lines(
             &format!("Mean training MSE over the {k} models (full-batch Adam, {steps} steps)"),
-            "log10(step)",
+            "step",
             "training MSE",
             train_curves,
-        ),
+        )
+        .x_scale(Scale::Log(10.0))
+        .ordered(),
     ));
     report.figures.push((
         name("reg_decomposition"),
         Figure::lines(
             &format!("{steps} steps: noise + bias² + variance against the measured test error"),
-            "log2(hidden units)",
+            "hidden units",
             "mean squared error",
             vec![
                 Series::line("bias²", s_bias),
@@ -302,7 +303,8 @@ fn regression_budget(c: &Config, data: &RegressionData, steps: usize, tag: &str,
                 Series::line("measured test error", s_test).style(Style::Points),
                 Series::line("training error", s_train).style(Style::Dashed),
             ],
-        ),
+        )
+        .x_scale(Scale::Log(2.0)),
     ));
     Ok(())
 }
@@ -351,7 +353,7 @@ fn classification(c: &Config, report: &mut Report) -> Result<()> {
         let train_err = 1.0 - train_preds.eq_tensor(&y).to_kind(Kind::Double).mean(Kind::Double).double_value(&[]);
         let d = zero_one_decomposition(&preds, &y_test, 10)?;
         worst = worst.max((d.error - (d.bias + d.net_variance)).abs());
-        let lx = (w as f64).log2();
+        let lx = w as f64;
         s_err.push((lx, 100.0 * d.error));
         s_bias.push((lx, 100.0 * d.bias));
         s_var.push((lx, 100.0 * d.variance));
@@ -405,13 +407,14 @@ fn classification(c: &Config, report: &mut Report) -> Result<()> {
     ));
     report.figures.push((
         "mnist_training".into(),
-        Figure::lines(&format!("Mean training loss over the {k} models (SGD)"), "epoch", "cross-entropy", curves),
+        Figure::lines(&format!("Mean training loss over the {k} models (SGD)"), "epoch", "cross-entropy", curves)
+            .ordered(),
     ));
     report.figures.push((
         "mnist_decomposition".into(),
         Figure::lines(
             &format!("0–1 loss vs capacity on MNIST ({k} training sets of {n} images)"),
-            "log2(hidden units)",
+            "hidden units",
             "% of test points",
             vec![
                 Series::line("test error", s_err),
@@ -422,7 +425,8 @@ fn classification(c: &Config, report: &mut Report) -> Result<()> {
                 Series::line("variance on unbiased points", s_unb).style(Style::Points),
                 Series::line("variance on biased points", s_bvar).style(Style::Points),
             ],
-        ),
+        )
+        .x_scale(Scale::Log(2.0)),
     ));
     Ok(())
 }

@@ -60,7 +60,7 @@ pub fn open_layout(dir: &std::path::Path) -> Result<[CsvImageDataset; 3]> {
     if !names.iter().all(|n| dir.join(format!("{n}.csv")).is_file()) {
         let mnist = crate::data::Mnist::load(MnistKind::Digits)?;
         export_lecture_layout(&mnist, dir)?;
-        println!("wrote the custom layout (3 × 256 PNG files + CSV) to {}", dir.display());
+        println!("wrote the custom layout (3 × 256 PNG files + CSV) to {}", crate::env::shown_path(dir));
     }
     let open = |n: &str| CsvImageDataset::open(dir.join(format!("{n}.csv")));
     Ok([open(names[0])?, open(names[1])?, open(names[2])?])

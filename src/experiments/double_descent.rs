@@ -18,7 +18,7 @@ use super::{List, Report};
 use crate::data::{Mnist, MnistKind, NoisyLabels, Scaling, noisy_labels};
 use crate::display::Table;
 use crate::model::{Activation, EnsembleLoss, EnsembleTrain, MlpConfig, MlpEnsemble, RandomFeatures, one_hot};
-use crate::plot::{Figure, Series, Style};
+use crate::plot::{Figure, Scale, Series, Style};
 use crate::train::History;
 
 super::settings! {
@@ -362,7 +362,7 @@ pub fn report(c: &Config, data: &Data, widths: &[WidthRun], features: &[FeatureR
         for (name, v) in [("train_error", r.train_error), ("test_error", r.test_error), ("memorised", r.memorised)] {
             report.metric(&format!("mlp_w{}_{name}", r.width), v);
         }
-        let lx = (r.width as f64).log2();
+        let lx = r.width as f64;
         s_train.push((lx, r.train_error));
         s_test.push((lx, r.test_error));
         s_mem.push((lx, r.memorised));
@@ -419,7 +419,8 @@ pub fn report(c: &Config, data: &Data, widths: &[WidthRun], features: &[FeatureR
             "epoch",
             "training error (%)",
             curves,
-        ),
+        )
+        .ordered(),
     ));
     report.figures.push((
         "mlp_double_descent".into(),
@@ -429,14 +430,15 @@ pub fn report(c: &Config, data: &Data, widths: &[WidthRun], features: &[FeatureR
                 100.0 * c.noise,
                 c.epochs
             ),
-            "log2(hidden units)",
+            "hidden units",
             "error (%)",
             vec![
                 Series::line("test error", s_test),
                 Series::line("training error (noisy labels)", s_train).style(Style::Dashed),
                 Series::line("replaced labels memorised (%)", s_mem).style(Style::Points),
             ],
-        ),
+        )
+        .x_scale(Scale::Log(2.0)),
     ));
 
     // random features
@@ -450,11 +452,10 @@ pub fn report(c: &Config, data: &Data, widths: &[WidthRun], features: &[FeatureR
         {
             report.metric(&format!("rf_n{}_{name}", r.features), v);
         }
-        let lx = ratio.log10();
-        s_err.push((lx, r.test_error));
-        s_tr.push((lx, r.train_error));
-        s_mse.push((lx, r.test_mse.log10()));
-        s_norm.push((lx, r.norm.log10()));
+        s_err.push((ratio, r.test_error));
+        s_tr.push((ratio, r.train_error));
+        s_mse.push((ratio, r.test_mse));
+        s_norm.push((ratio, r.norm));
         rows.push(vec![
             r.features.to_string(),
             format!("{ratio:.2}"),
@@ -505,16 +506,19 @@ pub fn report(c: &Config, data: &Data, widths: &[WidthRun], features: &[FeatureR
             vec![
                 Figure::lines(
                     &title,
-                    "log10(N / n)",
+                    "features per training image, N / n",
                     "error (%)",
                     vec![Series::line("test error", s_err), Series::line("training error", s_tr).style(Style::Dashed)],
-                ),
+                )
+                .x_scale(Scale::Log(10.0)),
                 Figure::lines(
                     "Squared loss and the norm of the fitted output layer",
-                    "log10(N / n)",
-                    "log10",
+                    "features per training image, N / n",
+                    "test MSE and ‖β‖ (log scale)",
                     vec![Series::line("test MSE", s_mse), Series::line("‖β‖", s_norm).style(Style::Dashed)],
-                ),
+                )
+                .x_scale(Scale::Log(10.0))
+                .y_scale(Scale::Log(10.0)),
             ],
             2,
         ),

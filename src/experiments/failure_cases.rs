@@ -16,7 +16,7 @@ use crate::data::{DataLoader, Dataset, MnistKind, Scaling, Subset, TensorDataset
 use crate::display::Table;
 use crate::metrics::Interpretation;
 use crate::model::{Activation, Init, MlpConfig};
-use crate::plot::{Figure, Series};
+use crate::plot::{Figure, Scale, Series};
 use crate::train::{Loss, OptimizerKind, TrainConfig};
 
 super::settings! {
@@ -356,21 +356,22 @@ pub fn sweep_table(name: &str, points: &[SweepPoint]) -> Table {
     Table::from_rows(&[name, "parameters", "updates", "train acc (%)", "test acc (%)", "gap (pp)"], rows)
 }
 
-/// A sweep's training and test accuracy against log2 of the swept value.
+/// A sweep's training and test accuracy against the swept value (a log axis of base 2).
 ///
 /// ```
 /// use tchlab::experiments::failure_cases::{SweepPoint, sweep_figure};
 /// let p = SweepPoint { value: 4, parameters: 3190, updates: 320, train_accuracy: 80.0, test_accuracy: 75.0 };
-/// let _f = sweep_figure("Capacity", "log2(hidden units)", &[p]);
+/// let _f = sweep_figure("Capacity", "hidden units", &[p]);
 /// ```
 pub fn sweep_figure(title: &str, x_label: &str, points: &[SweepPoint]) -> Figure {
-    let at = |f: fn(&SweepPoint) -> f64| points.iter().map(|p| ((p.value as f64).log2(), f(p))).collect();
+    let at = |f: fn(&SweepPoint) -> f64| points.iter().map(|p| (p.value as f64, f(p))).collect();
     Figure::lines(
         title,
         x_label,
         "accuracy (%)",
         vec![Series::line("train", at(|p| p.train_accuracy)), Series::line("test", at(|p| p.test_accuracy))],
     )
+    .x_scale(Scale::Log(2.0))
 }
 
 /// The report: the failure-grid model's accuracies (`train_accuracy`, `valid_accuracy`,
@@ -406,9 +407,9 @@ pub fn report(c: &Config, trained: &Trained, errors: &Errors, capacity: &[SweepP
     report.figures.push(("confusion_matrix".into(), errors.confusion.clone()));
     report.figures.push(("train_vs_valid".into(), curves(&trained.history)));
     let capacity_title = format!("Capacity: one hidden ReLU layer, {} training images", c.sweep_train);
-    report.figures.push(("capacity_sweep".into(), sweep_figure(&capacity_title, "log2(hidden units)", capacity)));
+    report.figures.push(("capacity_sweep".into(), sweep_figure(&capacity_title, "hidden units", capacity)));
     let size_title = format!("Training-set size, {} updates each ({})", c.sweep_steps, model(c).describe());
-    report.figures.push(("size_sweep".into(), sweep_figure(&size_title, "log2(training images)", size)));
+    report.figures.push(("size_sweep".into(), sweep_figure(&size_title, "training images", size)));
     report.histories.push(("mlp".into(), trained.history.clone()));
     report
 }

@@ -15,7 +15,7 @@ use super::{Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling};
 use crate::display::Table;
 use crate::model::{Activation, Init, MlpConfig};
-use crate::plot::{Figure, Series};
+use crate::plot::{Figure, Scale, Series};
 use crate::train::{Loss, TrainConfig};
 
 super::settings! {
@@ -297,18 +297,20 @@ fn flat_gradient_figure() -> Figure {
         .map(|k| 10f64.powf(-5.0 + 0.5 * k as f64))
         .map(|p| {
             let (mse, ce) = gradient_at(p);
-            (p.log10(), mse.abs().log10(), ce.abs().log10())
+            (p, mse.abs(), ce.abs())
         })
         .collect();
     Figure::lines(
-        "|∂loss/∂z_true| when the true class gets probability p (both axes log10)",
-        "log10 p",
-        "log10 |gradient|",
+        "|∂loss/∂z_true| when the true class gets probability p",
+        "probability of the true class, p",
+        "|gradient|",
         vec![
             Series::line("sigmoid + MSE", grads.iter().map(|g| (g.0, g.1)).collect()),
             Series::line("softmax + CE", grads.iter().map(|g| (g.0, g.2)).collect()),
         ],
     )
+    .x_scale(Scale::Log(10.0))
+    .y_scale(Scale::Log(10.0))
 }
 
 /// Runs every step in order: both SGD models, the Adam run, and the report.

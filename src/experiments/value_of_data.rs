@@ -10,7 +10,7 @@ use super::{List, Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling, Subset};
 use crate::display::Table;
 use crate::model::{Activation, MlpConfig};
-use crate::plot::{Figure, Series, Style};
+use crate::plot::{Figure, Scale, Series, Style};
 use crate::train::TrainConfig;
 
 super::settings! {
@@ -99,8 +99,8 @@ pub fn run(c: &Config) -> Result<Report> {
             let err = 100.0 - acc;
             errors[m] = err;
             let train_loss = history.last_loss("train").unwrap_or(f64::NAN);
-            series[m].push(((n as f64).log10(), err.max(1e-3).log10()));
-            train_series[m].push(((n as f64).log10(), train_loss));
+            series[m].push((n as f64, err));
+            train_series[m].push((n as f64, train_loss));
             rows.push(vec![
                 n.to_string(),
                 name.to_string(),
@@ -119,13 +119,13 @@ pub fn run(c: &Config) -> Result<Report> {
     report.metric("gap_smallest", gaps[0]);
     report.metric("gap_largest", *gaps.last().unwrap_or(&f64::NAN));
     report.metric("gap_growth", gaps.last().unwrap_or(&f64::NAN) - gaps[0]);
-    let gain = |m: usize| 10f64.powf(series[m][0].1) - 10f64.powf(series[m].last().map_or(f64::NAN, |p| p.1));
+    let gain = |m: usize| series[m][0].1 - series[m].last().map_or(f64::NAN, |p| p.1);
     report.metric("softmax_gain", gain(0));
     report.metric("mlp_gain", gain(1));
     // the last factor of ~2 in data: how much each model still gains from it
     if series[0].len() >= 2 {
         let k = series[0].len() - 2;
-        let late = |m: usize| 10f64.powf(series[m][k].1) - 10f64.powf(series[m][k + 1].1);
+        let late = |m: usize| series[m][k].1 - series[m][k + 1].1;
         report.metric("softmax_late_gain", late(0));
         report.metric("mlp_late_gain", late(1));
     }
@@ -137,25 +137,28 @@ pub fn run(c: &Config) -> Result<Report> {
         "test_error".into(),
         Figure::lines(
             &format!("Test error vs training-set size ({s} … {l} images, {} steps each)", c.steps),
-            "log10(training images)",
-            "log10(test error %)",
+            "training images",
+            "test error (%)",
             vec![
                 Series::line("softmax regression", series[0].clone()),
                 Series::line(&models[1].1.describe(), series[1].clone()),
             ],
-        ),
+        )
+        .x_scale(Scale::Log(10.0))
+        .y_scale(Scale::Log(10.0)),
     ));
     report.figures.push((
         "train_loss".into(),
         Figure::lines(
             "Training loss at the end (mean over the last epoch's minibatches)",
-            "log10(training images)",
+            "training images",
             "cross-entropy",
             vec![
                 Series::line("softmax regression", train_series[0].clone()).style(Style::Dashed),
                 Series::line(&models[1].1.describe(), train_series[1].clone()).style(Style::Dashed),
             ],
-        ),
+        )
+        .x_scale(Scale::Log(10.0)),
     ));
     report.seconds = clock.elapsed().as_secs_f64();
     Ok(report)

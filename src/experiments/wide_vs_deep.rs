@@ -14,7 +14,7 @@ use super::{List, Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling};
 use crate::display::Table;
 use crate::model::{Activation, Init, Mlp, MlpConfig};
-use crate::plot::{Figure, Series};
+use crate::plot::{Figure, Scale, Series};
 use crate::train::{LayerGradients, Loss, TrainConfig, layer_gradients};
 
 super::settings! {
@@ -169,23 +169,25 @@ pub fn gradients(c: &Config, data: &Data, case: &GradientCase) -> Result<LayerGr
     Ok(g)
 }
 
-/// One figure of gradient norms per layer (log10), one line per case.
+/// One figure of gradient norms per layer (log scale), one line per case.
 fn gradient_figure(c: &Config, gradients: &[(GradientCase, LayerGradients)], activations: bool) -> Figure {
     let series = gradients
         .iter()
         .map(|(case, g)| {
             let v = if activations { &g.activations } else { &g.weights };
-            let points = v.iter().enumerate().map(|(l, v)| ((l + 1) as f64, v.max(1e-30).log10())).collect();
+            let points = v.iter().enumerate().map(|(l, v)| ((l + 1) as f64, v.max(1e-30))).collect();
             Series::line(&case.name, points)
         })
         .collect();
-    let (what, y) = if activations { ("output", "log10 ‖∂L/∂h‖") } else { ("weight", "log10 ‖∂L/∂W‖") };
+    let (what, y) =
+        if activations { ("output", "‖∂L/∂h‖ (log scale)") } else { ("weight", "‖∂L/∂W‖ (log scale)") };
     Figure::lines(
         &format!("Gradient per layer's {what} at initialisation ({} hidden layers)", c.grad_depth),
         "layer (input → output)",
         y,
         series,
     )
+    .y_scale(Scale::Log(10.0))
 }
 
 /// Step 6: the results, the models table, the accuracy curves and the gradient figures.

@@ -3,7 +3,6 @@
 //! cost per epoch beside the lecture's ([`cost_table`]), the decision regions
 //! ([`Run::regions`]), and the [`report`].
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
@@ -25,8 +24,9 @@ super::settings! {
     /// ```
     "xor",
     pub struct Config {
-        /// The CSV with `x1,x2,class label` (missing: generate the lecture's data).
-        csv: String = crate::env::crate_dir().join("data/xor.csv").display().to_string(),
+        /// The CSV with `x1,x2,class label`, a relative path read from the crate folder
+        /// (missing: generate the lecture's data).
+        csv: String = "data/xor.csv".into(),
         /// Hidden units.
         hidden: i64 = 50,
         /// Epochs (full batch).
@@ -76,7 +76,7 @@ pub struct Data {
 /// # anyhow::Ok(())
 /// ```
 pub fn data(c: &Config) -> Result<Data> {
-    let csv = PathBuf::from(&c.csv);
+    let csv = crate::env::crate_dir().join(&c.csv);
     let data = if csv.is_file() { NumericCsv::read(&csv, "class label")?.dataset } else { Xor::lecture().dataset() };
     let n = data.len();
     let points: Vec<(f64, f64, i64)> =

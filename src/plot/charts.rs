@@ -3,7 +3,7 @@
 use anyhow::{Result, ensure};
 use tch::{Kind, Tensor};
 
-use super::{Figure, Plot, Series, Style, Tile};
+use super::{Figure, LineChart, Plot, Scale, Series, Style, Tile};
 use crate::model::Activation;
 use crate::train::History;
 
@@ -34,14 +34,61 @@ impl Figure {
         Figure::new(
             title,
             SIZE,
-            Plot::Lines { series, x_label: x_label.into(), y_label: y_label.into(), y_range: None },
+            Plot::Lines(LineChart {
+                series,
+                x_label: x_label.into(),
+                y_label: y_label.into(),
+                y_range: None,
+                scales: (Scale::Linear, Scale::Linear),
+                ordered: false,
+            }),
         )
     }
 
     /// Fixes the y range of a line chart.
     pub fn y_range(mut self, lo: f64, hi: f64) -> Self {
-        if let Plot::Lines { y_range, .. } = &mut self.plot {
-            *y_range = Some((lo, hi));
+        if let Plot::Lines(chart) = &mut self.plot {
+            chart.y_range = Some((lo, hi));
+        }
+        self
+    }
+
+    /// Sets the x axis's scale of a line chart (e.g. [`Scale::Log`] for widths 1, 2, 4, …).
+    pub fn x_scale(mut self, scale: Scale) -> Self {
+        if let Plot::Lines(chart) = &mut self.plot {
+            chart.scales.0 = scale;
+        }
+        self
+    }
+
+    /// Sets the y axis's scale of a line chart.
+    ///
+    /// ```
+    /// use tchlab::plot::{Figure, Scale, Series};
+    /// let fig = Figure::lines("Error", "n", "error (%)", vec![Series::line("test", vec![(1.0, 50.0), (2.0, 5.0)])])
+    ///     .y_scale(Scale::Log(10.0));
+    /// assert!(fig.to_svg().unwrap().contains(">10<"));
+    /// ```
+    pub fn y_scale(mut self, scale: Scale) -> Self {
+        if let Plot::Lines(chart) = &mut self.plot {
+            chart.scales.1 = scale;
+        }
+        self
+    }
+
+    /// Marks the series of a line chart as an ordered family (widths, sizes, epochs): they
+    /// take their colours in order from a sequential colour map, light to dark, instead of
+    /// the palette. A chart with more coloured series than the palette has colours does so
+    /// without being asked.
+    ///
+    /// ```
+    /// use tchlab::plot::{Figure, Series};
+    /// let widths = (0..3).map(|k| Series::line(&format!("width {}", 1 << k), vec![(0.0, k as f64), (1.0, 0.0)])).collect();
+    /// assert!(Figure::lines("Widths", "x", "y", widths).ordered().to_png().is_ok());
+    /// ```
+    pub fn ordered(mut self) -> Self {
+        if let Plot::Lines(chart) = &mut self.plot {
+            chart.ordered = true;
         }
         self
     }

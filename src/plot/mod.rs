@@ -90,15 +90,39 @@ pub struct Tile {
     pub caption: String,
 }
 
+/// How an axis maps values to positions.
+///
+/// ```
+/// use tchlab::plot::{Figure, Scale, Series};
+/// let fig = Figure::lines("Capacity", "hidden units", "error (%)", vec![Series::line("test", vec![(1.0, 40.0), (256.0, 3.0)])])
+///     .x_scale(Scale::Log(2.0));
+/// assert!(fig.to_svg().unwrap().contains(">256<"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scale {
+    /// Equal steps for equal differences.
+    Linear,
+    /// Equal steps for equal ratios, with the given base (2: 1, 2, 4, 8, …; 10: 1, 10,
+    /// 100, …); the ticks show the values themselves. Values ≤ 0 are left out.
+    Log(f64),
+}
+
+/// A line chart: its series, axis labels, a fixed y range if any, the axes' scales, and
+/// whether its series are an ordered family (coloured by a sequential map).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LineChart {
+    pub(crate) series: Vec<Series>,
+    pub(crate) x_label: String,
+    pub(crate) y_label: String,
+    pub(crate) y_range: Option<(f64, f64)>,
+    pub(crate) scales: (Scale, Scale),
+    pub(crate) ordered: bool,
+}
+
 /// What a figure draws.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Plot {
-    Lines {
-        series: Vec<Series>,
-        x_label: String,
-        y_label: String,
-        y_range: Option<(f64, f64)>,
-    },
+    Lines(LineChart),
     Regions {
         x: (f64, f64),
         y: (f64, f64),

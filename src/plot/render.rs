@@ -4,9 +4,10 @@ use std::sync::Once;
 
 use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::prelude::*;
 
-use super::{Figure, PALETTE, Plot, Style, Tile};
+use super::{Figure, LineChart, PALETTE, Plot, Scale, Style, Tile};
 
 static FONT: Once = Once::new();
 const FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
@@ -68,7 +69,7 @@ fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, bitmap:
             }
             Ok(())
         }
-        Plot::Lines { series, x_label, y_label, y_range } => lines(fig, area, series, x_label, y_label, *y_range),
+        Plot::Lines(chart) => lines(fig, area, chart),
         Plot::Regions { x, y, cells, points, x_label, y_label } => {
             regions(fig, area, *x, *y, cells, points, x_label, y_label)
         }
@@ -81,24 +82,6 @@ fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, bitmap:
         }
         Plot::Histogram { groups, bins, x_label } => histogram(fig, area, groups, *bins, x_label),
     }
-}
-
-fn bounds(points: impl Iterator<Item = (f64, f64)>) -> ((f64, f64), (f64, f64)) {
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-    for (x, y) in points.filter(|(x, y)| x.is_finite() && y.is_finite()) {
-        x0 = x0.min(x);
-        x1 = x1.max(x);
-        y0 = y0.min(y);
-        y1 = y1.max(y);
-    }
-    if !x0.is_finite() {
-        return ((0.0, 1.0), (0.0, 1.0));
-    }
-    let pad = |lo: f64, hi: f64, frac: f64| {
-        let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) };
-        (lo - frac * span, hi + frac * span)
-    };
-    (if x1 > x0 { (x0, x1) } else { pad(x0, x1, 0.5) }, pad(y0, y1, 0.05))
 }
 
 /// Tick labels with as many decimals as the axis span needs (scientific for tiny spans).
@@ -114,34 +97,241 @@ fn tick_format(span: f64) -> impl Fn(&f64) -> String {
     }
 }
 
-fn title_style(size: u32) -> TextStyle<'static> {
-    (FAMILY, size).into_font().color(&BLACK)
+/// The title's font: `size` px, smaller (down to 10 px) when the title would not fit in
+/// `width` px (about 0.58 of the size per letter).
+fn title_style(title: &str, width: u32, size: u32) -> TextStyle<'static> {
+    let letters = title.chars().count().max(1) as f64;
+    let fits = ((width as f64 - 24.0) / (0.58 * letters)).floor() as u32;
+    (FAMILY, size.min(fits).max(10)).into_font().color(&BLACK)
 }
 
-fn lines<DB: DrawingBackend>(
-    fig: &Figure,
-    area: &DrawingArea<DB, Shift>,
-    series: &[super::Series],
-    x_label: &str,
-    y_label: &str,
-    y_range: Option<(f64, f64)>,
-) -> Result<()> {
-    let (xr, mut yr) = bounds(series.iter().flat_map(|s| s.points.iter().copied()));
-    if let Some(r) = y_range {
-        yr = r;
+/// The legend's corners, in the order they are tried.
+const LEGEND_CORNERS: [SeriesLabelPosition; 4] = [
+    SeriesLabelPosition::UpperRight,
+    SeriesLabelPosition::UpperLeft,
+    SeriesLabelPosition::LowerRight,
+    SeriesLabelPosition::LowerLeft,
+];
+
+/// A value's position along an axis, as a fraction of the way from `range.0` to `range.1`.
+fn along(v: f64, range: (f64, f64), scale: Scale) -> f64 {
+    match scale {
+        Scale::Linear => (v - range.0) / (range.1 - range.0),
+        Scale::Log(_) => (v.ln() - range.0.ln()) / (range.1.ln() - range.0.ln()),
     }
-    let mut chart = ChartBuilder::on(area)
-        .caption(&fig.title, title_style(18))
+}
+
+/// The range of `values` on an axis, padded by `pad` of its span (multiplicatively on a
+/// log axis, where values ≤ 0 are left out).
+fn axis_range(values: impl Iterator<Item = f64>, scale: Scale, pad: f64) -> (f64, f64) {
+    let kept = values.filter(|v| v.is_finite() && (scale == Scale::Linear || *v > 0.0));
+    let (lo, hi) = kept.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    match scale {
+        _ if !lo.is_finite() => (0.0, 1.0),
+        Scale::Linear => {
+            let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) * 0.5 };
+            (lo - pad * span, hi + pad * span)
+        }
+        Scale::Log(_) => {
+            let ratio = if hi > lo { (hi / lo).powf(pad) } else { 2.0 };
+            (lo / ratio, hi * ratio)
+        }
+    }
+}
+
+/// The labelled ticks of a log axis over `range` (powers of the base; in base 10 also 2
+/// and 5 times them while that gives at most 12 ticks) and its light grid lines (in base
+/// 10 every whole multiple of a power).
+fn log_ticks(range: (f64, f64), base: f64) -> (Vec<f64>, Vec<f64>) {
+    let inside = |v: &f64| *v >= range.0 * (1.0 - 1e-9) && *v <= range.1 * (1.0 + 1e-9);
+    let first = (range.0.ln() / base.ln()).floor() as i32;
+    let last = (range.1.ln() / base.ln()).ceil() as i32;
+    let powers: Vec<f64> = (first..=last).map(|k| base.powi(k)).collect();
+    let scaled =
+        |ms: &[f64]| -> Vec<f64> { powers.iter().flat_map(|p| ms.iter().map(move |m| m * p)).filter(inside).collect() };
+    let mut bold = if base == 10.0 { scaled(&[1.0, 2.0, 5.0]) } else { scaled(&[1.0]) };
+    if bold.len() > 12 {
+        bold = scaled(&[1.0]);
+    }
+    while bold.len() > 12 {
+        bold = bold.into_iter().step_by(2).collect();
+    }
+    let light = if base == 10.0 { scaled(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]) } else { bold.clone() };
+    (bold, light)
+}
+
+/// Tick labels of an axis: the values themselves on a log axis, whole numbers only on an
+/// axis of whole numbers, else as many decimals as the span needs.
+fn axis_labels(range: (f64, f64), scale: Scale, whole: bool) -> impl Fn(&f64) -> String {
+    let linear = tick_format(range.1 - range.0);
+    move |v: &f64| match scale {
+        // The ticks are the values themselves (see `log_ticks`).
+        Scale::Log(_) if *v >= 1.0 => format!("{}", v.round()),
+        Scale::Log(_) => format!("{v:.6}").trim_end_matches('0').to_string(),
+        Scale::Linear if whole && (v - v.round()).abs() > 1e-9 => String::new(),
+        Scale::Linear if whole => format!("{}", v.round()),
+        Scale::Linear => linear(v),
+    }
+}
+
+/// The corner where a legend of `size` (fractions of the plotting area) covers the fewest
+/// of `points` (positions as fractions, y upwards), and how many it covers there.
+fn legend_corner(points: &[(f64, f64)], size: (f64, f64)) -> (SeriesLabelPosition, usize) {
+    let covered = |corner: &SeriesLabelPosition| {
+        let (right, upper) = match corner {
+            SeriesLabelPosition::UpperRight => (true, true),
+            SeriesLabelPosition::UpperLeft => (false, true),
+            SeriesLabelPosition::LowerRight => (true, false),
+            _ => (false, false),
+        };
+        let in_x = |x: f64| if right { x >= 1.0 - size.0 } else { x <= size.0 };
+        let in_y = |y: f64| if upper { y >= 1.0 - size.1 } else { y <= size.1 };
+        points.iter().filter(|(x, y)| in_x(*x) && in_y(*y)).count()
+    };
+    let best = LEGEND_CORNERS.iter().min_by_key(|c| covered(c)).cloned().unwrap_or(SeriesLabelPosition::UpperRight);
+    let count = covered(&best);
+    (best, count)
+}
+
+/// The points of `series` and of the straight segments between them (lines cover the
+/// space between their points), as fractions of the ranges.
+fn covered_positions(
+    series: &[super::Series],
+    xr: (f64, f64),
+    yr: (f64, f64),
+    scales: (Scale, Scale),
+) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    for s in series {
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .map(|&(x, y)| (along(x, xr, scales.0), along(y, yr, scales.1)))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        out.extend(&pts);
+        if s.style != Style::Points {
+            for w in pts.windows(2) {
+                out.extend((1..8).map(|k| {
+                    let t = k as f64 / 8.0;
+                    (w[0].0 + t * (w[1].0 - w[0].0), w[0].1 + t * (w[1].1 - w[0].1))
+                }));
+            }
+        }
+    }
+    out
+}
+
+/// The colour of series `index` of `count`: the palette, or for an ordered family (or more
+/// series than the palette has colours) a sequential map from light to dark.
+fn series_color(index: usize, count: usize, sequential: bool) -> RGBColor {
+    if !sequential {
+        return color(index);
+    }
+    // Viridis from its yellow-green end to its dark purple end, without the palest yellow.
+    const STOPS: [(f64, f64, f64); 5] =
+        [(94.0, 201.0, 98.0), (33.0, 145.0, 140.0), (59.0, 82.0, 139.0), (72.0, 33.0, 115.0), (30.0, 10.0, 60.0)];
+    let t = if count > 1 { index as f64 / (count - 1) as f64 } else { 0.5 } * (STOPS.len() - 1) as f64;
+    let (k, f) = ((t.floor() as usize).min(STOPS.len() - 2), t - t.floor().min((STOPS.len() - 2) as f64));
+    let mix = |a: f64, b: f64| (a + f * (b - a)).round() as u8;
+    RGBColor(mix(STOPS[k].0, STOPS[k + 1].0), mix(STOPS[k].1, STOPS[k + 1].1), mix(STOPS[k].2, STOPS[k + 1].2))
+}
+
+/// What a line chart draws, with its axes' ranges and scales decided.
+struct LineLayout<'a> {
+    series: &'a [super::Series],
+    x_label: &'a str,
+    y_label: &'a str,
+    xr: (f64, f64),
+    yr: (f64, f64),
+    scales: (Scale, Scale),
+    whole: (bool, bool),
+    legend: SeriesLabelPosition,
+    sequential: bool,
+}
+
+/// A line chart. Its axes follow the figure's scales; its legend goes to the corner that
+/// covers no data, and when every corner would, the y axis grows until the top has room.
+fn lines<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, chart: &LineChart) -> Result<()> {
+    let LineChart { series, x_label, y_label, y_range, scales, ordered } = chart;
+    let points = || series.iter().flat_map(|s| s.points.iter().copied());
+    let xr = axis_range(points().map(|p| p.0), scales.0, 0.0);
+    let mut yr = y_range.unwrap_or_else(|| axis_range(points().map(|p| p.1), scales.1, 0.05));
+    let whole = |vs: Vec<f64>| !vs.is_empty() && vs.iter().all(|v| v.fract() == 0.0);
+    let finite =
+        |f: fn(&(f64, f64)) -> f64| points().filter(|p| p.0.is_finite() && p.1.is_finite()).map(|p| f(&p)).collect();
+    let whole = (whole(finite(|p| p.0)), whole(finite(|p| p.1)));
+    // The legend's size as fractions of the plotting area (rows of 17 px, 7.5 px a letter).
+    let labelled: Vec<&str> = series.iter().map(|s| s.name.as_str()).filter(|n| !n.is_empty()).collect();
+    let (width, height) = area.dim_in_pixel();
+    let plot_w = (width as f64 - 100.0).max(50.0);
+    let plot_h = (height as f64 - 110.0).max(50.0);
+    let longest = labelled.iter().map(|n| n.chars().count()).max().unwrap_or(0) as f64;
+    let size = ((34.0 + 7.5 * longest) / plot_w, (10.0 + 17.0 * labelled.len() as f64) / plot_h);
+    let mut legend = SeriesLabelPosition::UpperRight;
+    if !labelled.is_empty() {
+        let (corner, covered) = legend_corner(&covered_positions(series, xr, yr, *scales), size);
+        legend = corner;
+        if covered > 0 && y_range.is_none() && size.1 < 0.6 {
+            // Grow the top of the y axis so that the legend's band above the data is empty.
+            let grow = size.1 / (1.0 - size.1);
+            yr.1 = match scales.1 {
+                Scale::Linear => yr.1 + grow * (yr.1 - yr.0),
+                Scale::Log(_) => yr.1 * (yr.1 / yr.0).powf(grow),
+            };
+            legend = SeriesLabelPosition::UpperRight;
+        }
+    }
+    let colours = series.iter().enumerate().map(|(i, s)| s.color.unwrap_or(i)).max().map_or(0, |m| m + 1);
+    let layout = LineLayout {
+        series,
+        x_label,
+        y_label,
+        xr,
+        yr,
+        scales: *scales,
+        whole,
+        legend,
+        sequential: *ordered || colours > PALETTE.len(),
+    };
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(&fig.title, title_style(&fig.title, width, 18))
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(62)
-        .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
-        .map_err(err)?;
-    let (fx, fy) = (tick_format(xr.1 - xr.0), tick_format(yr.1 - yr.0));
+        .y_label_area_size(62);
+    let log_axis = |r: (f64, f64), base: f64| {
+        let (bold, light) = log_ticks(r, base);
+        (r.0..r.1).log_scale().base(base).with_key_points(bold).with_light_points(light)
+    };
+    let (x, y) = ((xr.0..xr.1), (yr.0..yr.1));
+    match (scales.0, scales.1) {
+        (Scale::Linear, Scale::Linear) => draw_lines(builder.build_cartesian_2d(x, y).map_err(err)?, &layout),
+        (Scale::Log(b), Scale::Linear) => {
+            draw_lines(builder.build_cartesian_2d(log_axis(xr, b), y).map_err(err)?, &layout)
+        }
+        (Scale::Linear, Scale::Log(b)) => {
+            draw_lines(builder.build_cartesian_2d(x, log_axis(yr, b)).map_err(err)?, &layout)
+        }
+        (Scale::Log(bx), Scale::Log(by)) => {
+            draw_lines(builder.build_cartesian_2d(log_axis(xr, bx), log_axis(yr, by)).map_err(err)?, &layout)
+        }
+    }
+}
+
+fn draw_lines<'a, DB, X, Y>(mut chart: ChartContext<'a, DB, Cartesian2d<X, Y>>, layout: &LineLayout) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let fx = axis_labels(layout.xr, layout.scales.0, layout.whole.0);
+    let fy = axis_labels(layout.yr, layout.scales.1, layout.whole.1);
     chart
         .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
+        .x_desc(layout.x_label)
+        .y_desc(layout.y_label)
         .x_label_formatter(&fx)
         .y_label_formatter(&fy)
         .label_style((FAMILY, 13))
@@ -150,10 +340,17 @@ fn lines<DB: DrawingBackend>(
         .bold_line_style(RGBColor(215, 215, 215))
         .draw()
         .map_err(err)?;
+    let shown = |(x, y): &(f64, f64)| {
+        x.is_finite()
+            && y.is_finite()
+            && (layout.scales.0 == Scale::Linear || *x > 0.0)
+            && (layout.scales.1 == Scale::Linear || *y > 0.0)
+    };
+    let count = layout.series.iter().enumerate().map(|(i, s)| s.color.unwrap_or(i)).max().map_or(1, |m| m + 1);
     let mut any_label = false;
-    for (i, s) in series.iter().enumerate() {
-        let c = color(s.color.unwrap_or(i));
-        let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+    for (i, s) in layout.series.iter().enumerate() {
+        let c = series_color(s.color.unwrap_or(i), count, layout.sequential);
+        let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(shown).collect();
         let style = match s.style {
             Style::Faint => c.mix(0.3).stroke_width(1),
             _ => c.stroke_width(2),
@@ -165,17 +362,20 @@ fn lines<DB: DrawingBackend>(
         };
         if !s.name.is_empty() {
             any_label = true;
-            let dashed = s.style == Style::Dashed;
-            drawn.label(s.name.clone()).legend(move |(x, y)| {
-                let pts = if dashed { vec![(x, y), (x + 8, y)] } else { vec![(x, y), (x + 18, y)] };
-                PathElement::new(pts, c.stroke_width(2))
+            let kind = s.style;
+            drawn.label(s.name.clone()).legend(move |(x, y)| -> DynElement<DB, (i32, i32)> {
+                match kind {
+                    Style::Points => Circle::new((x + 9, y), 3, c.filled()).into_dyn(),
+                    Style::Dashed => PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2)).into_dyn(),
+                    _ => PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)).into_dyn(),
+                }
             });
         }
     }
     if any_label {
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(layout.legend.clone())
             .label_font((FAMILY, 13))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
@@ -197,7 +397,7 @@ fn regions<DB: DrawingBackend>(
     y_label: &str,
 ) -> Result<()> {
     let mut chart = ChartBuilder::on(area)
-        .caption(&fig.title, title_style(18))
+        .caption(&fig.title, title_style(&fig.title, fig.width, 18))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
@@ -268,8 +468,11 @@ fn images<DB: DrawingBackend>(
     cols: usize,
     bitmap: bool,
 ) -> Result<()> {
-    let area =
-        if fig.title.is_empty() { area.clone() } else { area.titled(&fig.title, title_style(18)).map_err(err)? };
+    let area = if fig.title.is_empty() {
+        area.clone()
+    } else {
+        area.titled(&fig.title, title_style(&fig.title, fig.width, 18)).map_err(err)?
+    };
     let cols = cols.max(1);
     let rows = tiles.len().div_ceil(cols).max(1);
     let cells = area.split_evenly((rows, cols));
@@ -345,7 +548,7 @@ fn heatmap<DB: DrawingBackend>(
         _ => String::new(),
     };
     let mut chart = ChartBuilder::on(area)
-        .caption(&fig.title, title_style(18))
+        .caption(&fig.title, title_style(&fig.title, fig.width, 18))
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(70)
@@ -449,7 +652,7 @@ fn contour<DB: DrawingBackend>(
 ) -> Result<()> {
     let (plot_area, bar_area) = area.split_horizontally(area.dim_in_pixel().0.saturating_sub(80));
     let mut chart = ChartBuilder::on(&plot_area)
-        .caption(&fig.title, title_style(17))
+        .caption(&fig.title, title_style(&fig.title, fig.width, 17))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
@@ -580,7 +783,7 @@ fn histogram<DB: DrawingBackend>(
         .collect();
     let ymax = counts.iter().flatten().copied().fold(0.0, f64::max) * 1.1;
     let mut chart = ChartBuilder::on(area)
-        .caption(&fig.title, title_style(18))
+        .caption(&fig.title, title_style(&fig.title, fig.width, 18))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(62)

@@ -37,8 +37,11 @@ pub struct TrainConfig {
     /// Count correct predictions of the training minibatches (when `eval_train` is off).
     /// Off saves four small tensor operations per step; the train accuracy is then NaN.
     pub minibatch_accuracy: bool,
-    /// Print one line per epoch (and a progress bar on a terminal).
+    /// Print epoch lines (and a progress bar on a terminal); which epochs: `log_every`.
     pub verbose: bool,
+    /// Print the line of every `n`-th epoch, and always the first and the last; `None`:
+    /// every epoch of a run of up to 20 epochs, else every 10th (11 lines for 100 epochs).
+    pub log_every: Option<usize>,
     /// Batch size of the evaluation passes over the training set.
     pub eval_batch: usize,
     /// Train plain MLPs with the fused step (see [`fused_step_blocker`]) when nothing
@@ -58,6 +61,7 @@ impl TrainConfig {
             eval_train: true,
             minibatch_accuracy: true,
             verbose: true,
+            log_every: None,
             eval_batch: 1000,
             fused_step: true,
         }
@@ -120,6 +124,25 @@ impl TrainConfig {
     pub fn fused_step(mut self, on: bool) -> Self {
         self.fused_step = on;
         self
+    }
+
+    /// Prints the line of every `n`-th epoch (and the first and the last).
+    ///
+    /// ```
+    /// let c = tchlab::train::TrainConfig::sgd(0.1, 100).log_every(1);
+    /// assert!(c.logs_epoch(7));
+    /// let auto = tchlab::train::TrainConfig::sgd(0.1, 100);
+    /// assert!(auto.logs_epoch(1) && auto.logs_epoch(30) && !auto.logs_epoch(31) && auto.logs_epoch(100));
+    /// ```
+    pub fn log_every(mut self, n: usize) -> Self {
+        self.log_every = Some(n.max(1));
+        self
+    }
+
+    /// Whether the line of `epoch` is printed (see [`TrainConfig::log_every`]).
+    pub fn logs_epoch(&self, epoch: usize) -> bool {
+        let every = self.log_every.unwrap_or(if self.epochs <= 20 { 1 } else { 10 }).max(1);
+        self.verbose && (epoch == 1 || epoch == self.epochs || epoch.is_multiple_of(every))
     }
 
     /// No output.
@@ -440,7 +463,9 @@ impl Trainer {
                 h.end_of_epoch(model, epoch, &mut history)?;
             }
             line.push_str(&format!(" | {:.1}s", clock.elapsed().as_secs_f64() + offset));
-            progress.line(line);
+            if c.logs_epoch(epoch) {
+                progress.line(line);
+            }
         }
         progress.finish();
         Ok(history)
