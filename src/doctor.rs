@@ -78,7 +78,7 @@ pub fn checks() -> Vec<Check> {
         ("cached".to_string(), None)
     } else {
         (
-            format!("not cached; mirrors: {}", crate::data::mirrors(mnist, &s).join(", ")),
+            format!("not cached; mirrors: {}", shown_mirrors(&crate::data::mirrors(mnist, &s))),
             Some("run `tchlab data fetch mnist` or set TCHLAB_MNIST_MIRROR=<url or folder>".into()),
         )
     };
@@ -91,6 +91,12 @@ pub fn checks() -> Vec<Check> {
             .then(|| "set TCHLAB_CATS_DOGS_DIR to a folder with train/valid/test/{cat,dog}".to_string()),
     );
     out
+}
+
+/// Mirrors as a report shows them: URLs as they are, folders through [`shown_path`].
+fn shown_mirrors(mirrors: &[String]) -> String {
+    let shown = |m: &String| if m.contains("://") { m.clone() } else { shown_path(Path::new(m)) };
+    mirrors.iter().map(shown).collect::<Vec<_>>().join(", ")
 }
 
 /// Prints the environment report (libtorch, threads, CUDA, kernel, data folders) with

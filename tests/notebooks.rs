@@ -152,6 +152,7 @@ const CLI_NOTEBOOK_PAIRS: &[(&str, &str)] = &[
     ("dead-relu", "05-dead-relus"),
     ("wide-vs-deep", "06-wide-vs-deep"),
     ("fashion-inits", "06-wide-vs-deep"),
+    ("depth-expressiveness", "06-wide-vs-deep"),
     ("failure-cases", "07-failure-cases-and-overfitting"),
     ("custom-loader", "08-custom-data-loader"),
     ("cats-dogs", "09-cats-and-dogs"),
@@ -271,6 +272,16 @@ fn published_notebooks_carry_current_outputs() {
         .expect("a cell with outputs");
     cell["metadata"]["tags"] = serde_json::json!(["local-only-output"]);
     std::fs::write(&copy, serde_json::to_string(&nb).expect("JSON")).expect("writing the copy");
-    let (ok, text) = check(&[copy]);
+    let (ok, text) = check(std::slice::from_ref(&copy));
     assert!(!ok && text.contains("is tagged local-only-output but carries outputs"), "{text}");
+    // A sentence quoting a number that no output of the run prints (another run's).
+    let mut nb: serde_json::Value = serde_json::from_str(&original).expect("notebook JSON");
+    let cell = nb["cells"]
+        .as_array_mut()
+        .and_then(|cells| cells.iter_mut().find(|c| c["cell_type"] == "markdown"))
+        .expect("a markdown cell");
+    cell["source"] = serde_json::json!("The test accuracy was 12.3456 % in another run.");
+    std::fs::write(&copy, serde_json::to_string(&nb).expect("JSON")).expect("writing the copy");
+    let (ok, text) = check(&[copy]);
+    assert!(!ok && text.contains("prose: cell") && text.contains("12.3456"), "{text}");
 }

@@ -6,8 +6,9 @@
     publish_notebooks.py --check [NOTEBOOK ...]   fail unless every published notebook (its
         metadata records the code its outputs came from) carries outputs produced from its
         current code cells at the lecture's settings, those outputs meet
-        notebooks/targets.json, and no cell tagged local-only-output carries an output;
-        notebooks never published are listed
+        notebooks/targets.json, every number its prose states about our results is printed
+        by one of them (tools/check_prose.py), and no cell tagged local-only-output carries
+        an output; notebooks never published are listed
 
 A committed notebook records in its metadata (`tchlab`) the SHA-256 of its code cells when
 its outputs were made: edit a code cell and the check fails until the notebook is run and
@@ -26,6 +27,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+from check_prose import check_notebook as check_prose  # noqa: E402
 from run_notebooks import check, target_value  # noqa: E402
 
 LOCAL_ONLY = "local-only-output"
@@ -135,6 +137,8 @@ def check_committed(notebooks, targets):
                 problems.append(f"{path}: cell {index} is tagged {LOCAL_ONLY} but carries outputs")
         found, _, _ = check(nb, targets.get(path.stem, {}), setting="lecture")
         problems += [f"{path}: {p}" for p in found]
+        # The prose quotes only numbers that this run's outputs print (tools/check_prose.py).
+        problems += [f"{path}: prose: {p}" for p in check_prose(json.loads(path.read_text()))]
     for p in problems:
         print(f"- {p}")
     published = len(notebooks) - len(unpublished)

@@ -43,11 +43,15 @@ if [ ! -f .cargo/config.toml ] || [ "$(cat .cargo/config.toml)" != "$config" ]; 
     phase cargo-config "LIBTORCH=$TORCH_DIR"
 fi
 
-# What a crate of one's own needs to build on tchlab (templates/my-experiment): `source tchlab.env`.
+# What a crate of one's own needs to build and run on tchlab: `source tchlab.env`. LIBTORCH
+# for tch's build; LD_LIBRARY_PATH so that its binaries find libtorch (cargo passes no link
+# arguments to dependents, so tchlab's rpath does not reach them; templates/my-experiment's
+# build.rs adds one of its own).
 envfile=$(cat <<EOT
-# Written by \`make setup\` (tools/setup.sh); not committed. \`source\` it before building a
-# crate of your own that depends on tchlab (see templates/my-experiment).
+# Written by \`make setup\` (tools/setup.sh); not committed. \`source\` it before building or
+# running a crate of your own that depends on tchlab (see the README, "A crate of your own").
 export LIBTORCH="$TORCH_DIR"
+export LD_LIBRARY_PATH="$TORCH_DIR/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 export PATH="$ROOT/.venv/bin:\$PATH"
 EOT
 )

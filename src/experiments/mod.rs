@@ -12,6 +12,7 @@ pub mod cats_dogs;
 #[cfg(feature = "polars")]
 pub mod custom_loader;
 pub mod dead_relu;
+pub mod depth_expressiveness;
 pub mod double_descent;
 pub mod failure_cases;
 pub mod fashion_inits;
@@ -97,6 +98,11 @@ pub fn all() -> Vec<Experiment> {
             wide_vs_deep,
             "wide-vs-deep",
             "equal parameter budgets, wide vs deep; gradient norms per layer at init: sigmoid vs ReLU, default vs Kaiming vs N(0, 1)"
+        ),
+        experiment!(
+            depth_expressiveness,
+            "depth-expressiveness",
+            "Telgarsky's sawtooth: a deep ReLU net of width 2 draws 2^k linear pieces, one hidden layer of the same parameters cannot"
         ),
         experiment!(
             fashion_inits,

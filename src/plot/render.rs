@@ -105,12 +105,15 @@ fn title_style(title: &str, width: u32, size: u32) -> TextStyle<'static> {
     (FAMILY, size.min(fits).max(10)).into_font().color(&BLACK)
 }
 
-/// The legend's corners, in the order they are tried.
-const LEGEND_CORNERS: [SeriesLabelPosition; 4] = [
+/// The legend's places, in the order they are tried: the corners, then halfway up either
+/// side (between curves that keep to the top and the bottom).
+const LEGEND_CORNERS: [SeriesLabelPosition; 6] = [
     SeriesLabelPosition::UpperRight,
     SeriesLabelPosition::UpperLeft,
     SeriesLabelPosition::LowerRight,
     SeriesLabelPosition::LowerLeft,
+    SeriesLabelPosition::MiddleRight,
+    SeriesLabelPosition::MiddleLeft,
 ];
 
 /// A value's position along an axis, as a fraction of the way from `range.0` to `range.1`.
@@ -167,25 +170,26 @@ fn axis_labels(range: (f64, f64), scale: Scale, whole: bool) -> impl Fn(&f64) ->
     move |v: &f64| match scale {
         // The ticks are the values themselves (see `log_ticks`).
         Scale::Log(_) if *v >= 1.0 => format!("{}", v.round()),
-        Scale::Log(_) => format!("{v:.6}").trim_end_matches('0').to_string(),
+        Scale::Log(_) if *v >= 1e-3 => format!("{v:.6}").trim_end_matches('0').to_string(),
+        Scale::Log(_) => format!("{v:e}"),
         Scale::Linear if whole && (v - v.round()).abs() > 1e-9 => String::new(),
         Scale::Linear if whole => format!("{}", v.round()),
         Scale::Linear => linear(v),
     }
 }
 
-/// The corner where a legend of `size` (fractions of the plotting area) covers the fewest
+/// The place where a legend of `size` (fractions of the plotting area) covers the fewest
 /// of `points` (positions as fractions, y upwards), and how many it covers there.
 fn legend_corner(points: &[(f64, f64)], size: (f64, f64)) -> (SeriesLabelPosition, usize) {
     let covered = |corner: &SeriesLabelPosition| {
-        let (right, upper) = match corner {
-            SeriesLabelPosition::UpperRight => (true, true),
-            SeriesLabelPosition::UpperLeft => (false, true),
-            SeriesLabelPosition::LowerRight => (true, false),
-            _ => (false, false),
-        };
+        use SeriesLabelPosition::*;
+        let right = matches!(corner, UpperRight | LowerRight | MiddleRight);
         let in_x = |x: f64| if right { x >= 1.0 - size.0 } else { x <= size.0 };
-        let in_y = |y: f64| if upper { y >= 1.0 - size.1 } else { y <= size.1 };
+        let in_y = |y: f64| match corner {
+            UpperRight | UpperLeft => y >= 1.0 - size.1,
+            LowerRight | LowerLeft => y <= size.1,
+            _ => (y - 0.5).abs() <= size.1 / 2.0,
+        };
         points.iter().filter(|(x, y)| in_x(*x) && in_y(*y)).count()
     };
     let best = LEGEND_CORNERS.iter().min_by_key(|c| covered(c)).cloned().unwrap_or(SeriesLabelPosition::UpperRight);
