@@ -79,7 +79,7 @@ pub struct Data {
 /// ```
 /// use tchlab::experiments::depth_expressiveness::{Config, data};
 /// let d = data(&Config::ci()).unwrap();
-/// assert_eq!(d.x.size(), vec![1025, 1]);
+/// assert_eq!(d.x.size(), vec![513, 1]);
 /// ```
 pub fn data(c: &Config) -> Result<Data> {
     ensure!(c.points >= 2, "points = {}: the sawtooth needs at least 2 points", c.points);

@@ -96,7 +96,7 @@ pub struct Tile {
 /// use tchlab::plot::{Figure, Scale, Series};
 /// let fig = Figure::lines("Capacity", "hidden units", "error (%)", vec![Series::line("test", vec![(1.0, 40.0), (256.0, 3.0)])])
 ///     .x_scale(Scale::Log(2.0));
-/// assert!(fig.to_svg().unwrap().contains(">256<"));
+/// assert!(fig.to_svg().unwrap().lines().any(|l| l.trim() == "256")); // a tick shows the value
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Scale {
