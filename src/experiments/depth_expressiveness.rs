@@ -293,15 +293,21 @@ fn fit(on_points: &Tensor, on_grid: &Tensor, y: &Tensor) -> Result<Fit> {
     Ok(Fit { mse, pieces: linear_pieces(&ys, 1.0 / GRID as f64) })
 }
 
-/// The fits of every trained net of `t`, each evaluated in double precision.
+/// `net` with its parameters in double precision (pieces are counted on `f64` outputs).
+fn in_double(mut net: Mlp) -> Mlp {
+    net.var_store_mut().double();
+    net
+}
+
+/// The fit of a net in double precision.
+fn net_fit(net: &Mlp, data: &Data) -> Result<Fit> {
+    let _guard = tch::no_grad_guard();
+    fit(&net.forward(&data.x.to_kind(Kind::Double)), &net.forward(&grid()), &data.y)
+}
+
+/// The fits of every trained net of `t`.
 fn trained_results(t: &Trained, data: &Data) -> Result<ShapeResults> {
-    let mut fits = Vec::new();
-    for k in 0..t.nets.members() {
-        let mut net = t.nets.member(k)?;
-        net.var_store_mut().double();
-        let _guard = tch::no_grad_guard();
-        fits.push(fit(&net.forward(&data.x.to_kind(Kind::Double)), &net.forward(&grid()), &data.y)?);
-    }
+    let fits = (0..t.nets.members()).map(|k| net_fit(&in_double(t.nets.member(k)?), data)).collect::<Result<_>>()?;
     Ok(ShapeResults { hidden: t.config.hidden.clone(), parameters: t.config.parameter_count(), fits })
 }
 
@@ -322,15 +328,11 @@ fn shallow_results(data: &Data, width: i64) -> Result<ShallowResults> {
 /// # anyhow::Ok(())
 /// ```
 pub fn results(c: &Config, data: &Data, exact: &Mlp, deep: &Trained, equal: &Trained) -> Result<Results> {
-    let mut exact_f64 = Mlp::new(exact.config(), c.seed)?;
-    exact_f64.var_store_mut().copy(exact.var_store())?;
-    exact_f64.var_store_mut().double();
-    let exact = exact_f64;
-    let exact_fit =
-        tch::no_grad(|| fit(&exact.forward(&data.x.to_kind(Kind::Double)), &exact.forward(&grid()), &data.y))?;
+    let mut copy = Mlp::new(exact.config(), c.seed)?;
+    copy.var_store_mut().copy(exact.var_store())?;
     Ok(Results {
         target_pieces: 1 << c.compositions,
-        exact: exact_fit,
+        exact: net_fit(&in_double(copy), data)?,
         deep_parameters: exact.parameter_count(),
         equal_budget: shallow_results(data, equal.config.hidden[0])?,
         shallow: c.widths.0.iter().map(|&w| shallow_results(data, w)).collect::<Result<_>>()?,
@@ -349,8 +351,7 @@ fn fit_figure(c: &Config, data: &Data, exact: &Mlp, deep: &Trained, equal: &Trai
         Ok(xs.iter().copied().zip(ys).step_by(4).collect())
     };
     let best = |t: &Trained, s: &ShapeResults| -> Result<Tensor> {
-        let mut net = t.nets.member(s.best().0 as i64)?;
-        net.var_store_mut().double();
+        let net = in_double(t.nets.member(s.best().0 as i64)?);
         Ok(tch::no_grad(|| net.forward(&g)))
     };
     let truth: Vec<(f64, f64)> = xs.iter().map(|&x| (x, sawtooth(x, c.compositions))).step_by(4).collect();

@@ -210,7 +210,6 @@ fn covered_positions(
         let pts: Vec<(f64, f64)> = s
             .points
             .iter()
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
             .map(|&(x, y)| (along(x, xr, scales.0), along(y, yr, scales.1)))
             .filter(|(x, y)| x.is_finite() && y.is_finite())
             .collect();
@@ -252,6 +251,8 @@ struct LineLayout<'a> {
     scales: (Scale, Scale),
     whole: (bool, bool),
     legend: SeriesLabelPosition,
+    /// Colours the series take (the largest colour index + 1).
+    colours: usize,
     sequential: bool,
 }
 
@@ -297,6 +298,7 @@ fn lines<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, chart:
         scales: *scales,
         whole,
         legend,
+        colours,
         sequential: *ordered || colours > PALETTE.len(),
     };
     let mut builder = ChartBuilder::on(area);
@@ -350,10 +352,9 @@ where
             && (layout.scales.0 == Scale::Linear || *x > 0.0)
             && (layout.scales.1 == Scale::Linear || *y > 0.0)
     };
-    let count = layout.series.iter().enumerate().map(|(i, s)| s.color.unwrap_or(i)).max().map_or(1, |m| m + 1);
     let mut any_label = false;
     for (i, s) in layout.series.iter().enumerate() {
-        let c = series_color(s.color.unwrap_or(i), count, layout.sequential);
+        let c = series_color(s.color.unwrap_or(i), layout.colours, layout.sequential);
         let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(shown).collect();
         let style = match s.style {
             Style::Faint => c.mix(0.3).stroke_width(1),
