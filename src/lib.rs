@@ -67,7 +67,7 @@ pub mod prelude {
     pub use crate::display::{Table, show};
     pub use crate::doctor::doctor;
     pub use crate::env::Settings;
-    pub use crate::experiments::Report;
+    pub use crate::experiments::{Metrics, Report};
     pub use crate::metrics::{Interpretation, Predictions};
     pub use crate::model::{Activation, Cnn, CnnConfig, Init, Mlp, MlpConfig, Network};
     pub use crate::plot::{Figure, Scale, Series};

@@ -136,33 +136,43 @@ fn lecture_notebooks_run_clean() {
     println!("{text}");
     println!("[make test] notebooks              {:4.0}s", start.elapsed().as_secs_f64());
     assert!(ok, "some notebooks failed:\n{text}");
-    for (experiment, notebook) in CLI_NOTEBOOK_PAIRS {
-        cli_reproduces_notebook(experiment, notebook);
+    for experiment in tchlab::experiments::all() {
+        cli_reproduces_notebook(experiment.name, experiment.notebook);
     }
 }
 
-/// The experiments whose notebook prints their numbers, and that notebook.
-const CLI_NOTEBOOK_PAIRS: &[(&str, &str)] = &[
-    ("architecture", "01-mlp-architecture"),
-    ("loss-landscape", "01-mlp-architecture"),
-    ("activations", "02-activation-functions"),
-    ("smooth-adversarial", "02-activation-functions"),
-    ("xor", "03-xor"),
-    ("sigmoid-vs-softmax", "04-sigmoid-mse-vs-softmax-ce"),
-    ("dead-relu", "05-dead-relus"),
-    ("wide-vs-deep", "06-wide-vs-deep"),
-    ("fashion-inits", "06-wide-vs-deep"),
-    ("depth-expressiveness", "06-wide-vs-deep"),
-    ("failure-cases", "07-failure-cases-and-overfitting"),
-    ("custom-loader", "08-custom-data-loader"),
-    ("cats-dogs", "09-cats-and-dogs"),
-    ("hyperparameter-sweep", "09-cats-and-dogs"),
-    ("overfitting-over-time", "10-bias-variance-and-data"),
-    ("bias-variance", "10-bias-variance-and-data"),
-    ("value-of-data", "10-bias-variance-and-data"),
-    ("double-descent", "10-bias-variance-and-data"),
-    ("validation-optimism", "10-bias-variance-and-data"),
-];
+/// The registry (`tchlab::experiments::all`) is the one list of experiments and their
+/// notebooks: each registered notebook exists and uses its experiment's module, and each
+/// experiment module a notebook uses is registered with that notebook.
+#[test]
+fn registry_pairs_every_experiment_with_the_notebook_that_runs_it() {
+    let registry = tchlab::experiments::all();
+    for e in &registry {
+        let path = root().join("notebooks").join(format!("{}.ipynb", e.notebook));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{}: notebook {} is missing", e.name, path.display()));
+        let used = format!("tchlab::experiments::{}", e.module);
+        assert!(
+            text.contains(&used),
+            "{} is registered with {} but that notebook never uses `{used}`",
+            e.name,
+            e.notebook
+        );
+    }
+    for entry in std::fs::read_dir(root().join("notebooks")).expect("notebooks/") {
+        let path = entry.expect("a notebook").path();
+        if path.extension().is_none_or(|e| e != "ipynb") {
+            continue;
+        }
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).expect("readable notebook");
+        for piece in text.split("tchlab::experiments::").skip(1) {
+            let used: String = piece.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+            let Some(e) = registry.iter().find(|e| e.module == used) else { continue };
+            assert_eq!(e.notebook, stem, "{stem} uses `tchlab::experiments::{used}`, registered with {}", e.notebook);
+        }
+    }
+}
 
 /// Every number `tchlab run EXPERIMENT` computes (at the settings the notebooks ran
 /// with: the CI settings under `TCHLAB_CI=1`) must be what the notebook printed, bit for

@@ -116,6 +116,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::List => {
             for e in experiments::all() {
                 println!("{:<22} {}", e.name, e.description);
+                println!("{:<22}   notebook: notebooks/{}.ipynb", "", e.notebook);
                 let defaults: Vec<String> = (e.defaults)().iter().map(|(k, v)| format!("{k}={v}")).collect();
                 println!("{:<22}   {}", "", defaults.join(" "));
             }

@@ -265,7 +265,7 @@ pub fn seeds_figure(runs: &[SeedRun]) -> Figure {
 /// Records the three demonstrations' numbers and figures: the gradients `(autograd,
 /// sum over paths)`, the symmetry runs, the seeds' runs and the straight lines.
 pub fn report(c: &Config, gradient: (f64, f64), symmetry: &[SymmetryRun], seeds: &[SeedRun], lines: &Lines) -> Report {
-    let mut report = Report::new("architecture");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     let (auto, paths) = gradient;
     report.metric("grad_autograd", auto);

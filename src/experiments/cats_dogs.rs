@@ -193,7 +193,7 @@ pub fn test_photos(data: &Data, interp: &Interpretation) -> Result<Figure> {
 /// last epoch's training and validation accuracy and the test accuracy; the accuracy
 /// curves, the test photos and the confusion matrix.
 pub fn report(c: &Config, data: &Data, trained: &TrainedCnn, interp: &Interpretation, photos: Figure) -> Report {
-    let mut report = Report::new("cats-dogs");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     for (k, ch) in ["r", "g", "b"].iter().enumerate() {
         report.metric(&format!("mean_{ch}"), data.mean[k]);

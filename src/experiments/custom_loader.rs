@@ -106,7 +106,7 @@ pub fn train(c: &Config, layout: &[CsvImageDataset; 3]) -> Result<Trained> {
 /// against the lecture's, a batch as the loader delivers it, the curves, and a
 /// `P: | T:` grid of the first 15 test images.
 pub fn report(c: &Config, layout: &[CsvImageDataset; 3], trained: &Trained) -> Result<Report> {
-    let mut report = Report::new("custom-loader");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     let demo = demo_loader(c, &layout[0])?;
     let first = demo.epoch(0).next().transpose()?.ok_or_else(|| anyhow::anyhow!("the demo loader gave no batch"))?;

@@ -221,7 +221,7 @@ pub fn train(c: &Config, data: &Data, model: &MlpConfig) -> Result<Run> {
 /// Step 5: the metrics (RESULT lines), the table `dead_units`, and the figures
 /// `dying_while_training`, `dead_fraction` (one panel per run) and `accuracy`.
 pub fn report(c: &Config, dying: &[Dying], runs: &[&Run]) -> Report {
-    let mut report = Report::new("dead-relu");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     let mut largest_rise = f64::NAN;
     for d in dying {

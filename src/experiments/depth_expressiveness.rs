@@ -447,7 +447,7 @@ fn pieces_figure(r: &Results) -> Figure {
 /// Step 6: the results under the names the notebook runner and `tchlab run` use, with a
 /// table of every net and two figures (the fits; pieces and error against parameters).
 pub fn report(c: &Config, data: &Data, exact: &Mlp, deep: &Trained, equal: &Trained, r: &Results) -> Result<Report> {
-    let mut report = Report::new("depth-expressiveness");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     report.metric("target_pieces", r.target_pieces as f64);
     report.metric("exact_pieces", r.exact.pieces as f64);

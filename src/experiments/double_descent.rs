@@ -351,7 +351,7 @@ fn nearest<T>(runs: &[T], key: impl Fn(&T) -> f64, target: f64) -> &T {
 /// The metrics, tables and figures of the MLP runs and the random-features runs.
 pub fn report(c: &Config, data: &Data, widths: &[WidthRun], features: &[FeatureRun]) -> Result<Report> {
     ensure!(!widths.is_empty() && !features.is_empty(), "the report needs at least one width and one N");
-    let mut report = Report::new("double-descent");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     report.figures.push(("noisy_labels".into(), noise_figure(data)?));
 

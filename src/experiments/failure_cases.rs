@@ -380,7 +380,7 @@ pub fn sweep_figure(title: &str, x_label: &str, points: &[SweepPoint]) -> Figure
 /// gap of the smallest training set minus that of the largest; with the figures and
 /// tables of every step.
 pub fn report(c: &Config, trained: &Trained, errors: &Errors, capacity: &[SweepPoint], size: &[SweepPoint]) -> Report {
-    let mut report = Report::new("failure-cases");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     let last = |split: &str| 100.0 * trained.history.last(split).map(|r| r.accuracy).unwrap_or(f64::NAN);
     report.metric("train_accuracy", last("train"));

@@ -138,7 +138,7 @@ pub fn train(c: &Config, data: &Data, run: Run) -> Result<Trained> {
 /// Step 4: the results (test and final training accuracy per run), the table beside the
 /// lecture's numbers, and the training-accuracy curves. `trained[k]` is the run `runs[k]`.
 pub fn report(c: &Config, runs: &[Run], trained: &[&Trained]) -> Report {
-    let mut report = Report::new("fashion-inits");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     let mut rows = Vec::new();
     for (run, t) in runs.iter().zip(trained) {

@@ -196,7 +196,7 @@ impl Slice {
 /// between α = ±1; the contour plots of each plane side by side (figures `random` and
 /// `two_solutions`).
 pub fn report(c: &Config, slices: &[Slice]) -> Report {
-    let mut report = Report::new("loss-landscape");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     for s in slices {
         let (min, (a, b)) = s.grid.min();

@@ -20,6 +20,7 @@ pub mod loss_landscape;
 pub mod overfitting_time;
 mod params;
 mod report;
+mod results;
 pub mod sigmoid_vs_softmax;
 pub mod smooth_adversarial;
 pub mod sweep;
@@ -29,16 +30,26 @@ pub mod wide_vs_deep;
 #[cfg(feature = "polars")]
 pub mod xor;
 
+#[doc(inline)]
+pub use crate::results;
 pub(crate) use params::settings;
 pub use params::{List, Params};
 pub use report::{Report, save_seed_summary};
+pub use results::{MetricValue, Metrics, Presentation};
 
 use anyhow::{Result, bail};
 
-/// An experiment's name, description and runner.
+/// An experiment's entry in the registry: its name, the notebook that walks its steps,
+/// a description, its settings and its runner. [`all`] is the one list of them: `tchlab
+/// list` prints it, and the tests pair each experiment with its notebook from it.
 pub struct Experiment {
-    /// Name used by `tchlab run NAME`.
+    /// Name used by `tchlab run NAME` (the module's `Config::NAME`).
     pub name: &'static str,
+    /// Its module under `tchlab::experiments`.
+    pub module: &'static str,
+    /// The notebook (file stem under `notebooks/`) that runs the experiment step by step
+    /// and prints every number `tchlab run` computes.
+    pub notebook: &'static str,
     /// One line.
     pub description: &'static str,
     /// The default settings as `key=value` (lecture settings).
@@ -48,9 +59,11 @@ pub struct Experiment {
 }
 
 macro_rules! experiment {
-    ($module:ident, $name:literal, $desc:literal) => {
+    ($module:ident, $notebook:literal, $desc:literal) => {
         Experiment {
-            name: $name,
+            name: $module::Config::NAME,
+            module: stringify!($module),
+            notebook: $notebook,
             description: $desc,
             defaults: || $module::Config::lecture().to_params().entries(),
             run: |p| $module::run(&$module::Config::from_params(p)?),
@@ -68,93 +81,93 @@ pub fn all() -> Vec<Experiment> {
     vec![
         experiment!(
             architecture,
-            "architecture",
+            "01-mlp-architecture",
             "MLP computation graph: autograd vs the slide's path sum, all-zero init, non-convex loss over seeds"
         ),
         experiment!(
             loss_landscape,
-            "loss-landscape",
+            "01-mlp-architecture",
             "2-D slices of the loss around softmax regression and an MLP along filter-normalised random directions"
         ),
         experiment!(
             activations,
-            "activations",
+            "02-activation-functions",
             "every activation with its derivative; sigmoid/tanh/ReLU/smooth variants trained on MNIST"
         ),
         experiment!(
             smooth_adversarial,
-            "smooth-adversarial",
+            "02-activation-functions",
             "FGSM/PGD attacks on MNIST MLPs with ReLU vs smooth activations, standard and adversarial training (Xie et al. 2020)"
         ),
         #[cfg(feature = "polars")]
-        experiment!(xor, "xor", "XOR: linear vs ReLU hidden layer, loss per epoch and decision regions"),
+        experiment!(xor, "03-xor", "XOR: linear vs ReLU hidden layer, loss per epoch and decision regions"),
         experiment!(
             sigmoid_vs_softmax,
-            "sigmoid-vs-softmax",
+            "04-sigmoid-mse-vs-softmax-ce",
             "MNIST 784-100-10: sigmoid + MSE vs softmax + cross-entropy (lecture: 91.32% vs 97.61% test)"
         ),
-        experiment!(dead_relu, "dead-relu", "dying ReLUs: dead-unit fraction per layer with ReLU, leaky ReLU and ELU"),
+        experiment!(
+            dead_relu,
+            "05-dead-relus",
+            "dying ReLUs: dead-unit fraction per layer with ReLU, leaky ReLU and ELU"
+        ),
         experiment!(
             wide_vs_deep,
-            "wide-vs-deep",
+            "06-wide-vs-deep",
             "equal parameter budgets, wide vs deep; gradient norms per layer at init: sigmoid vs ReLU, default vs Kaiming vs N(0, 1)"
         ),
         experiment!(
             depth_expressiveness,
-            "depth-expressiveness",
+            "06-wide-vs-deep",
             "Telgarsky's sawtooth: a deep ReLU net of width 2 draws 2^k linear pieces, one hidden layer of the same parameters cannot"
         ),
         experiment!(
             fashion_inits,
-            "fashion-inits",
+            "06-wide-vs-deep",
             "Fashion-MNIST 784-75-50-25-10: tanh with U(0, 1) weights never learns, tanh and ReLU with the default init do"
         ),
         experiment!(
             failure_cases,
-            "failure-cases",
+            "07-failure-cases-and-overfitting",
             "an MNIST MLP's misclassified digits, confusion matrix, under/overfitting sweeps"
         ),
         experiment!(
             overfitting_time,
-            "overfitting-over-time",
+            "10-bias-variance-and-data",
             "a 784-512-512-10 MLP on 1,000 images trained long: training loss to ~0, validation loss U-shaped, best epoch"
         ),
         experiment!(
             bias_variance,
-            "bias-variance",
+            "10-bias-variance-and-data",
             "bias² + variance + noise vs the test error across MLP widths (sin 2πx regression); the 0–1 decomposition on MNIST"
         ),
         experiment!(
             value_of_data,
-            "value-of-data",
+            "10-bias-variance-and-data",
             "softmax regression vs an MLP from 300 to 60,000 training images at a fixed number of steps"
         ),
         experiment!(
             double_descent,
-            "double-descent",
+            "10-bias-variance-and-data",
             "test error vs width of MLPs fitted to noisy MNIST labels; random ReLU features, min-norm fit, peak at N = n"
         ),
         experiment!(
             validation_optimism,
-            "validation-optimism",
+            "10-bias-variance-and-data",
             "random search selected on a small validation set: the winner's validation accuracy vs its test accuracy"
         ),
         #[cfg(feature = "polars")]
         experiment!(
             custom_loader,
-            "custom-loader",
+            "08-custom-data-loader",
             "the lecture's CSV + PNG custom dataset (256 images per split) and its MLP"
         ),
         experiment!(
             cats_dogs,
-            "cats-dogs",
+            "09-cats-and-dogs",
             "cats vs dogs photos: image folder, normalisation, augmentation, VGG-style CNN"
         ),
-        experiment!(
-            sweep,
-            "hyperparameter-sweep",
-            "parameters vs hyperparameters: learning rate × hidden units on MNIST"
-        ),
+        experiment!(sweep, "09-cats-and-dogs", "parameters vs hyperparameters: learning rate × hidden units on MNIST"),
     ]
 }
 

@@ -117,6 +117,29 @@ macro_rules! settings {
         }
 
         impl Config {
+            /// The experiment's name (`tchlab run NAME`).
+            pub const NAME: &'static str = $name;
+
+            /// The report of a run with these settings that started at `started`:
+            /// `results` as named numbers and `presentation`'s figures, tables and
+            /// histories (what `tchlab run` saves; see [`Report::assemble`]).
+            ///
+            /// [`Report::assemble`]: $crate::experiments::Report::assemble
+            pub fn report(
+                &self,
+                results: &impl $crate::experiments::Metrics,
+                presentation: $crate::experiments::Presentation,
+                started: std::time::Instant,
+            ) -> $crate::experiments::Report {
+                $crate::experiments::Report::assemble(
+                    $name,
+                    self.to_params().entries(),
+                    results,
+                    presentation,
+                    started.elapsed().as_secs_f64(),
+                )
+            }
+
             /// The lecture's settings.
             pub fn lecture() -> Self {
                 Config { $($field: $default,)* }

@@ -6,45 +6,82 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::json;
 
+use super::{Metrics, Presentation};
 use crate::display::Table;
 use crate::plot::Figure;
 use crate::train::History;
 
-/// The result of an experiment.
+/// The result of an experiment as `tchlab run` saves it and a notebook shows it: the
+/// settings, the results as named numbers, the figures, tables and histories, and the
+/// seconds it took. Assembled once, by [`Report::assemble`] (an experiment's
+/// `Config::report`), from the experiment's typed results and its presentation.
 ///
 /// ```
-/// let mut r = tchlab::experiments::Report::new("demo");
-/// r.metric("test_accuracy", 97.5);
+/// use tchlab::experiments::{Presentation, Report, results};
+/// results! {
+///     /// One number.
+///     pub struct Results {
+///         /// Accuracy on the test images (%).
+///         test_accuracy: f64,
+///     }
+/// }
+/// let r = Report::assemble("demo", vec![], &Results { test_accuracy: 97.5 }, Presentation::default(), 1.0);
 /// assert_eq!(r.get("test_accuracy"), Some(97.5));
 /// assert!(r.result_lines().contains("RESULT test_accuracy=97.5"));
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Report {
-    /// Experiment name.
-    pub name: String,
-    /// Settings used.
-    pub settings: Vec<(String, String)>,
-    /// Named results (accuracies in %, losses, …).
-    pub metrics: Vec<(String, f64)>,
-    /// Training histories by run name.
-    pub histories: Vec<(String, History)>,
-    /// Figures by file stem.
-    pub figures: Vec<(String, Figure)>,
-    /// Tables by name.
-    pub tables: Vec<(String, Table)>,
-    /// Wall-clock seconds.
-    pub seconds: f64,
+    pub(crate) name: String,
+    pub(crate) settings: Vec<(String, String)>,
+    pub(crate) metrics: Vec<(String, f64)>,
+    pub(crate) histories: Vec<(String, History)>,
+    pub(crate) figures: Vec<(String, Figure)>,
+    pub(crate) tables: Vec<(String, Table)>,
+    pub(crate) seconds: f64,
 }
 
 impl Report {
-    /// An empty report.
-    pub fn new(name: &str) -> Self {
+    /// The report of experiment `name` run with `settings`: `results` as named numbers,
+    /// `presentation`'s figures, tables and histories, and the `seconds` it took.
+    pub fn assemble(
+        name: &str,
+        settings: Vec<(String, String)>,
+        results: &impl Metrics,
+        presentation: Presentation,
+        seconds: f64,
+    ) -> Self {
+        let Presentation { figures, tables, histories } = presentation;
+        Report { name: name.into(), settings, metrics: results.metrics(), histories, figures, tables, seconds }
+    }
+
+    /// An empty report, filled by an experiment that names its numbers itself.
+    pub(crate) fn new(name: &str) -> Self {
         Report { name: name.into(), ..Default::default() }
     }
 
     /// Adds a result.
-    pub fn metric(&mut self, name: &str, value: f64) {
+    pub(crate) fn metric(&mut self, name: &str, value: f64) {
         self.metrics.push((name.into(), value));
+    }
+
+    /// The experiment's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The settings it ran with, as `key=value` pairs.
+    pub fn settings(&self) -> &[(String, String)] {
+        &self.settings
+    }
+
+    /// Every result, named.
+    pub fn metrics(&self) -> &[(String, f64)] {
+        &self.metrics
+    }
+
+    /// Wall-clock seconds of the run.
+    pub fn seconds(&self) -> f64 {
+        self.seconds
     }
 
     /// A result by name.
@@ -66,8 +103,9 @@ impl Report {
     /// shows it inline); the error names the figures the report has.
     ///
     /// ```
-    /// let mut r = tchlab::experiments::Report::new("demo");
-    /// r.figures.push(("curve".into(), tchlab::plot::Figure::lines("t", "x", "y", vec![])));
+    /// use tchlab::experiments::{Presentation, Report};
+    /// let p = Presentation::default().figure("curve", tchlab::plot::Figure::lines("t", "x", "y", vec![]));
+    /// let r = Report::assemble("demo", vec![], &(), p, 0.0);
     /// assert!(r.show("curve").is_ok());
     /// assert!(format!("{}", r.show("nope").unwrap_err()).contains("`curve`"));
     /// ```
@@ -78,8 +116,9 @@ impl Report {
     /// A table by name, as a notebook cell's value (`report.show_table("summary")?`).
     ///
     /// ```
-    /// let mut r = tchlab::experiments::Report::new("demo");
-    /// r.tables.push(("summary".into(), tchlab::display::Table::from_rows(&["a"], vec![vec!["1".into()]])));
+    /// use tchlab::experiments::{Presentation, Report};
+    /// let p = Presentation::default().table("summary", tchlab::display::Table::from_rows(&["a"], vec![vec!["1".into()]]));
+    /// let r = Report::assemble("demo", vec![], &(), p, 0.0);
     /// assert_eq!(r.show_table("summary").unwrap().rows.len(), 1);
     /// assert!(r.show_table("nope").is_err());
     /// ```
@@ -131,8 +170,15 @@ impl Report {
     /// versions, seconds; `seconds_total` is the whole run's, loading included).
     ///
     /// ```
-    /// let mut r = tchlab::experiments::Report::new("demo");
-    /// r.metric("test_accuracy", 97.5);
+    /// use tchlab::experiments::{Presentation, Report, results};
+    /// results! {
+    ///     /// One number.
+    ///     pub struct Results {
+    ///         /// Accuracy on the test images (%).
+    ///         test_accuracy: f64,
+    ///     }
+    /// }
+    /// let r = Report::assemble("demo", vec![], &Results { test_accuracy: 97.5 }, Presentation::default(), 0.0);
     /// let dir = tempfile::tempdir().unwrap();
     /// r.save(dir.path(), 1.0).unwrap();
     /// let summary = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
@@ -224,8 +270,15 @@ fn versions() -> serde_json::Value {
 /// same as text (`mean ± std` per metric).
 ///
 /// ```
-/// use tchlab::experiments::{Report, save_seed_summary};
-/// let run = |seed: u64, acc: f64| { let mut r = Report::new("demo"); r.metric("acc", acc); (seed, r) };
+/// use tchlab::experiments::{Presentation, Report, results, save_seed_summary};
+/// results! {
+///     /// One number.
+///     pub struct Results {
+///         /// Accuracy (%).
+///         acc: f64,
+///     }
+/// }
+/// let run = |seed: u64, acc: f64| (seed, Report::assemble("demo", vec![], &Results { acc }, Presentation::default(), 0.0));
 /// let dir = tempfile::tempdir().unwrap();
 /// let text = save_seed_summary(&[run(1, 90.0), run(2, 92.0)], dir.path()).unwrap();
 /// assert!(text.contains("acc") && text.contains("91.0000 ± 1.0000"), "{text}");

@@ -239,7 +239,7 @@ pub fn train_adam(c: &Config, data: &AdamData) -> Result<Trained> {
 /// the table `lecture_vs_ours`, and the figures `loss_curves`, `accuracy_curves`,
 /// `minibatch_loss_ce`, `adam_validation` and `flat_gradient`.
 pub fn report(c: &Config, mse: &Trained, ce: &Trained, adam: &Trained) -> Report {
-    let mut report = Report::new("sigmoid-vs-softmax");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     for (name, t) in [("mse", mse), ("ce", ce)] {
         report.metric(

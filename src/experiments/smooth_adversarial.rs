@@ -298,7 +298,7 @@ pub fn report(
     histories: Vec<(String, crate::train::History)>,
     examples: Figure,
 ) -> Report {
-    let mut report = Report::new("smooth-adversarial");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     let mut rows = Vec::new();
     for (kind, runs) in [("std", standard), ("adv", adversarial)] {

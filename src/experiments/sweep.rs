@@ -169,7 +169,7 @@ pub fn test_selected(data: &Data, run: &Run) -> Result<f64> {
 /// `sweep_selected_valid_accuracy`) and its test accuracy (`sweep_selected_test_accuracy`);
 /// a table and a heatmap of the validation accuracies.
 pub fn report(c: &Config, runs: &[Run], selected: usize, test_accuracy: f64) -> Report {
-    let mut report = Report::new("hyperparameter-sweep");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     let mut rows = Vec::new();
     for r in runs {

@@ -192,7 +192,7 @@ fn gradient_figure(c: &Config, gradients: &[(GradientCase, LayerGradients)], act
 
 /// Step 6: the results, the models table, the accuracy curves and the gradient figures.
 pub fn report(c: &Config, trained: &[&Trained], gradients: &[(GradientCase, LayerGradients)]) -> Report {
-    let mut report = Report::new("wide-vs-deep");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     let mut rows = Vec::new();
     for t in trained {

@@ -201,7 +201,7 @@ pub fn cost_figure(c: &Config, runs: &[Run]) -> Figure {
 /// for the ReLU run the number of epochs whose cost rose (the lecture: falling steadily);
 /// the cost figure, the cost table and the decision regions.
 pub fn report(c: &Config, data: &Data, runs: Vec<Run>) -> Result<Report> {
-    let mut report = Report::new("xor");
+    let mut report = Report::new(Config::NAME);
     report.settings = c.to_params().entries();
     let mut regions = Vec::new();
     for run in &runs {
