@@ -6,7 +6,7 @@
 //!
 //! The steps are public so that a notebook can run them one by one: [`data`] →
 //! [`train_width`] (one width; [`train_widths`] all of them) → [`fit_features`] (one
-//! number of features; [`fit_all_features`] all) → [`report`]. [`run`] composes exactly
+//! number of features; [`fit_all_features`] all) → [`results`] → [`present`]. [`run`] composes exactly
 //! these steps.
 
 use std::time::Instant;
@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{Result, ensure};
 use tch::{Kind, Tensor};
 
-use super::{List, Report};
+use super::{List, Presentation, Report};
 use crate::data::{Mnist, MnistKind, NoisyLabels, Scaling, noisy_labels};
 use crate::display::Table;
 use crate::model::{Activation, EnsembleLoss, EnsembleTrain, MlpConfig, MlpEnsemble, RandomFeatures, one_hot};
@@ -260,6 +260,7 @@ pub fn train_widths(c: &Config, data: &Data) -> Result<Vec<WidthRun>> {
 }
 
 /// One random-features model after its min-norm fit.
+#[derive(Clone, Debug, PartialEq)]
 pub struct FeatureRun {
     /// Number of features N.
     pub features: i64,
@@ -348,182 +349,339 @@ fn nearest<T>(runs: &[T], key: impl Fn(&T) -> f64, target: f64) -> &T {
     runs.iter().min_by(|a, b| (key(a) - target).abs().total_cmp(&(key(b) - target).abs())).expect("at least one run")
 }
 
-/// The metrics, tables and figures of the MLP runs and the random-features runs.
-pub fn report(c: &Config, data: &Data, widths: &[WidthRun], features: &[FeatureRun]) -> Result<Report> {
-    ensure!(!widths.is_empty() && !features.is_empty(), "the report needs at least one width and one N");
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
-    report.figures.push(("noisy_labels".into(), noise_figure(data)?));
+/// One width's MLP numbers, named `mlp_w16_train_error`, `mlp_w16_test_error`,
+/// `mlp_w16_memorised`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MlpAtWidth {
+    /// Hidden units.
+    pub width: i64,
+    /// Training error on the noisy labels (%).
+    pub train_error: f64,
+    /// Test error (%).
+    pub test_error: f64,
+    /// Replaced labels memorised (%).
+    pub memorised: f64,
+}
 
-    // MLP: per width, then the shape of the curve
-    let mut rows = Vec::new();
-    let (mut s_train, mut s_test, mut s_mem, mut curves) = (vec![], vec![], vec![], vec![]);
-    for r in widths {
-        for (name, v) in [("train_error", r.train_error), ("test_error", r.test_error), ("memorised", r.memorised)] {
-            report.metric(&format!("mlp_w{}_{name}", r.width), v);
+impl super::MetricValue for MlpAtWidth {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        let w = self.width;
+        out.push((format!("mlp_w{w}_train_error"), self.train_error));
+        out.push((format!("mlp_w{w}_test_error"), self.test_error));
+        out.push((format!("mlp_w{w}_memorised"), self.memorised));
+    }
+}
+
+/// One random-features fit's numbers, named `rf_n500_test_error`, … .
+impl super::MetricValue for FeatureRun {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        for (name, v) in [
+            ("test_error", self.test_error),
+            ("test_mse", self.test_mse),
+            ("train_mse", self.train_mse),
+            ("norm", self.norm),
+        ] {
+            out.push((format!("rf_n{}_{name}", self.features), v));
         }
-        let lx = r.width as f64;
-        s_train.push((lx, r.train_error));
-        s_test.push((lx, r.test_error));
-        s_mem.push((lx, r.memorised));
-        let err: Vec<(f64, f64)> =
-            r.history.curve("train", "accuracy").into_iter().map(|(e, a)| (e, 100.0 * (1.0 - a))).collect();
-        curves.push(Series::line(&format!("w = {}", r.width), err));
-        rows.push(vec![
-            r.width.to_string(),
-            r.parameters.to_string(),
-            format!("{:.2}", r.train_error),
-            format!("{:.1}", r.memorised),
-            format!("{:.2}", r.test_error),
-        ]);
     }
-    let peak = widths.iter().max_by(|a, b| a.test_error.total_cmp(&b.test_error)).expect("one width");
-    let best = widths.iter().min_by(|a, b| a.test_error.total_cmp(&b.test_error)).expect("one width");
+}
+
+/// The random-features fit nearest to a ratio N / n, named after the ratio:
+/// `rf_at_n_test_error`, `rf_at_0.2n_test_mse`, … .
+#[derive(Clone, Debug, PartialEq)]
+pub struct AtRatio {
+    /// The ratio as the names write it: `0.2n`, `n`, `5n`.
+    pub label: &'static str,
+    /// The fit.
+    pub fit: FeatureRun,
+}
+
+impl super::MetricValue for AtRatio {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        let f = &self.fit;
+        for (name, v) in [
+            ("test_error", f.test_error),
+            ("test_mse", f.test_mse),
+            ("train_mse", f.train_mse),
+            ("smallest_singular", f.smallest_singular),
+        ] {
+            out.push((format!("rf_at_{}_{name}", self.label), v));
+        }
+    }
+}
+
+crate::results! {
+    /// The shape of both curves: the MLPs' test error across widths (peak, threshold,
+    /// second descent) and the random-features peak at N = n.
+    pub struct Results {
+        /// Per width, narrowest first.
+        mlp: Vec<MlpAtWidth>,
+        /// The width with the highest test error.
+        mlp_peak_width: i64,
+        /// That test error (%).
+        mlp_peak_test_error: f64,
+        /// The width with the lowest test error.
+        mlp_best_width: i64,
+        /// That test error (%).
+        mlp_best_test_error: f64,
+        /// The narrowest width's test error (%).
+        mlp_narrowest_test_error: f64,
+        /// The widest width's test error (%).
+        mlp_widest_test_error: f64,
+        /// The widest width's training error on the noisy labels (%).
+        mlp_widest_train_error: f64,
+        /// The widest width's memorised noise (%).
+        mlp_widest_memorised: f64,
+        /// The interpolation threshold: the narrowest width whose training error is at most
+        /// `fit_tol` (none when no width fits).
+        mlp_threshold_width: Option<i64>,
+        /// The highest test error within one width of the threshold (%).
+        mlp_threshold_test_error: Option<f64>,
+        /// That − the widest's test error (points).
+        mlp_threshold_minus_widest: Option<f64>,
+        /// Peak − widest test error (points): the second descent.
+        mlp_peak_minus_widest: f64,
+        /// Peak − the lowest test error before it (points): the rise.
+        mlp_peak_minus_best_before: f64,
+        /// Random features: every fit, fewest features first.
+        rf: Vec<FeatureRun>,
+        /// N / n of the highest test error.
+        rf_peak_ratio: f64,
+        /// That test error (%).
+        rf_peak_test_error: f64,
+        /// The fit nearest N = 0.2 n.
+        rf_at_fifth_n: AtRatio,
+        /// The fit nearest N = n, the interpolation threshold.
+        rf_at_n: AtRatio,
+        /// The fit nearest N = 5 n.
+        rf_at_five_n: AtRatio,
+        /// The most features' test error (%).
+        rf_widest_test_error: f64,
+        /// ‖β‖ at N = n / at N = 5 n.
+        rf_norm_at_n_over_5n: f64,
+    }
+}
+
+/// Step 5: the shape of both curves.
+///
+/// ```no_run
+/// use tchlab::experiments::double_descent::{Config, data, fit_all_features, results, train_widths};
+/// let c = Config::ci();
+/// let d = data(&c)?;
+/// let r = results(&c, &train_widths(&c, &d)?, &fit_all_features(&c, &d)?)?;
+/// assert!(r.rf_at_n.fit.test_error > r.rf_at_five_n.fit.test_error);
+/// # anyhow::Ok(())
+/// ```
+pub fn results(c: &Config, widths: &[WidthRun], features: &[FeatureRun]) -> Result<Results> {
+    ensure!(!widths.is_empty() && !features.is_empty(), "the results need at least one width and one N");
+    let by_test_error = |a: &&WidthRun, b: &&WidthRun| a.test_error.total_cmp(&b.test_error);
+    let (peak, best) = (widths.iter().max_by(by_test_error), widths.iter().min_by(by_test_error));
+    let (peak, best) = (peak.unwrap_or(&widths[0]), best.unwrap_or(&widths[0]));
     let (narrowest, widest) = (&widths[0], &widths[widths.len() - 1]);
-    // the interpolation threshold: the narrowest width that fits the noisy training set
-    let threshold = widths.iter().find(|r| r.train_error <= c.fit_tol);
-    let around = |i: usize| widths[i].test_error;
-    // the highest test error from the threshold's neighbourhood (one width either side)
-    let threshold_peak = threshold.map(|t| {
-        let i = widths.iter().position(|r| r.width == t.width).unwrap_or(0);
-        (i.saturating_sub(1)..=(i + 1).min(widths.len() - 1)).map(around).fold(f64::MIN, f64::max)
+    // the interpolation threshold: the narrowest width that fits the noisy training set,
+    // and the highest test error from its neighbourhood (one width either side)
+    let threshold = widths.iter().position(|r| r.train_error <= c.fit_tol);
+    let threshold_peak = threshold.map(|i| {
+        (i.saturating_sub(1)..=(i + 1).min(widths.len() - 1)).map(|j| widths[j].test_error).fold(f64::MIN, f64::max)
     });
-    report.metric("mlp_peak_width", peak.width as f64);
-    report.metric("mlp_peak_test_error", peak.test_error);
-    report.metric("mlp_best_width", best.width as f64);
-    report.metric("mlp_best_test_error", best.test_error);
-    report.metric("mlp_narrowest_test_error", narrowest.test_error);
-    report.metric("mlp_widest_test_error", widest.test_error);
-    report.metric("mlp_widest_train_error", widest.train_error);
-    report.metric("mlp_widest_memorised", widest.memorised);
-    // only when some width fits (an absent metric fails its target, a NaN could not be compared)
-    if let (Some(t), Some(e)) = (threshold, threshold_peak) {
-        report.metric("mlp_threshold_width", t.width as f64);
-        report.metric("mlp_threshold_test_error", e);
-        report.metric("mlp_threshold_minus_widest", e - widest.test_error);
-    }
-    // after the peak, does the test error come down again?
-    report.metric("mlp_peak_minus_widest", peak.test_error - widest.test_error);
     let peak_index = widths.iter().position(|r| r.width == peak.width).unwrap_or(0);
     let before = widths[..peak_index].iter().map(|r| r.test_error).fold(peak.test_error, f64::min);
-    report.metric("mlp_peak_minus_best_before", peak.test_error - before);
-    report.tables.push((
-        "mlp".into(),
-        Table::from_rows(&["width", "parameters", "train error (%)", "memorised noise (%)", "test error (%)"], rows),
-    ));
-    let n = data.train_x.size()[0];
-    report.figures.push((
-        "mlp_training".into(),
-        Figure::lines(
-            &format!("Training error on the noisy labels during training ({n} images, Adam {})", c.lr),
-            "epoch",
-            "training error (%)",
-            curves,
-        )
-        .ordered(),
-    ));
-    report.figures.push((
-        "mlp_double_descent".into(),
-        Figure::lines(
-            &format!(
-                "784-w-10 MLPs, {n} MNIST images with {:.0}% label noise, {} epochs: error vs width",
-                100.0 * c.noise,
-                c.epochs
-            ),
-            "hidden units",
-            "error (%)",
-            vec![
-                Series::line("test error", s_test),
-                Series::line("training error (noisy labels)", s_train).style(Style::Dashed),
-                Series::line("replaced labels memorised (%)", s_mem).style(Style::Points),
-            ],
-        )
-        .x_scale(Scale::Log(2.0)),
-    ));
-
-    // random features
     let n = c.rf_n as f64;
-    let mut rows = Vec::new();
-    let (mut s_err, mut s_tr, mut s_mse, mut s_norm) = (vec![], vec![], vec![], vec![]);
-    for r in features {
-        let ratio = r.features as f64 / n;
-        for (name, v) in
-            [("test_error", r.test_error), ("test_mse", r.test_mse), ("train_mse", r.train_mse), ("norm", r.norm)]
-        {
-            report.metric(&format!("rf_n{}_{name}", r.features), v);
-        }
-        s_err.push((ratio, r.test_error));
-        s_tr.push((ratio, r.train_error));
-        s_mse.push((ratio, r.test_mse));
-        s_norm.push((ratio, r.norm));
-        rows.push(vec![
-            r.features.to_string(),
-            format!("{ratio:.2}"),
-            format!("{:.2e}", r.train_mse),
-            format!("{:.2}", r.train_error),
-            format!("{:.3}", r.test_mse),
-            format!("{:.2}", r.test_error),
-            format!("{:.1}", r.norm),
-            format!("{:.1e}", r.smallest_singular),
-            r.rank.to_string(),
-        ]);
-    }
-    let rf_peak = features.iter().max_by(|a, b| a.test_error.total_cmp(&b.test_error)).expect("one N");
-    let at = |ratio: f64| nearest(features, |r| r.features as f64 / n, ratio);
-    report.metric("rf_peak_ratio", rf_peak.features as f64 / n);
-    report.metric("rf_peak_test_error", rf_peak.test_error);
-    report.metric("rf_at_n_test_error", at(1.0).test_error);
-    report.metric("rf_at_n_test_mse", at(1.0).test_mse);
-    report.metric("rf_at_n_smallest_singular", at(1.0).smallest_singular);
-    report.metric("rf_at_0.2n_test_error", at(0.2).test_error);
-    report.metric("rf_at_5n_test_error", at(5.0).test_error);
-    report.metric("rf_at_0.2n_test_mse", at(0.2).test_mse);
-    report.metric("rf_at_5n_test_mse", at(5.0).test_mse);
-    report.metric("rf_at_5n_train_mse", at(5.0).train_mse);
-    report.metric("rf_widest_test_error", features[features.len() - 1].test_error);
-    report.metric("rf_norm_at_n_over_5n", at(1.0).norm / at(5.0).norm);
-    report.tables.push((
-        "random_features".into(),
-        Table::from_rows(
-            &[
-                "N",
-                "N / n",
-                "train MSE",
-                "train error (%)",
-                "test MSE",
-                "test error (%)",
-                "‖β‖",
-                "s_min / s_max",
-                "rank",
-            ],
-            rows,
-        ),
-    ));
-    let title = format!("Random ReLU features, min-norm least squares, n = {} MNIST images", c.rf_n);
-    report.figures.push((
-        "rf_double_descent".into(),
-        Figure::grid(
+    let rf_peak = features.iter().max_by(|a, b| a.test_error.total_cmp(&b.test_error)).unwrap_or(&features[0]);
+    let at = |label, ratio: f64| AtRatio { label, fit: nearest(features, |r| r.features as f64 / n, ratio).clone() };
+    let (rf_at_fifth_n, rf_at_n, rf_at_five_n) = (at("0.2n", 0.2), at("n", 1.0), at("5n", 5.0));
+    Ok(Results {
+        mlp: widths
+            .iter()
+            .map(|r| MlpAtWidth {
+                width: r.width,
+                train_error: r.train_error,
+                test_error: r.test_error,
+                memorised: r.memorised,
+            })
+            .collect(),
+        mlp_peak_width: peak.width,
+        mlp_peak_test_error: peak.test_error,
+        mlp_best_width: best.width,
+        mlp_best_test_error: best.test_error,
+        mlp_narrowest_test_error: narrowest.test_error,
+        mlp_widest_test_error: widest.test_error,
+        mlp_widest_train_error: widest.train_error,
+        mlp_widest_memorised: widest.memorised,
+        mlp_threshold_width: threshold.map(|i| widths[i].width),
+        mlp_threshold_test_error: threshold_peak,
+        mlp_threshold_minus_widest: threshold_peak.map(|e| e - widest.test_error),
+        mlp_peak_minus_widest: peak.test_error - widest.test_error,
+        mlp_peak_minus_best_before: peak.test_error - before,
+        rf: features.to_vec(),
+        rf_peak_ratio: rf_peak.features as f64 / n,
+        rf_peak_test_error: rf_peak.test_error,
+        rf_norm_at_n_over_5n: rf_at_n.fit.norm / rf_at_five_n.fit.norm,
+        rf_at_fifth_n,
+        rf_at_n,
+        rf_at_five_n,
+        rf_widest_test_error: features[features.len() - 1].test_error,
+    })
+}
+
+/// The MLPs per width: parameters, training error, memorised noise, test error.
+///
+/// ```no_run
+/// # use tchlab::experiments::double_descent::*;
+/// # let c = Config::ci(); let d = data(&c)?;
+/// let table = mlp_table(&train_widths(&c, &d)?);
+/// # anyhow::Ok(())
+/// ```
+pub fn mlp_table(widths: &[WidthRun]) -> Table {
+    let rows = widths
+        .iter()
+        .map(|r| {
             vec![
-                Figure::lines(
-                    &title,
-                    "features per training image, N / n",
-                    "error (%)",
-                    vec![Series::line("test error", s_err), Series::line("training error", s_tr).style(Style::Dashed)],
-                )
-                .x_scale(Scale::Log(10.0)),
-                Figure::lines(
-                    "Squared loss and the norm of the fitted output layer",
-                    "features per training image, N / n",
-                    "test MSE and ‖β‖ (log scale)",
-                    vec![Series::line("test MSE", s_mse), Series::line("‖β‖", s_norm).style(Style::Dashed)],
-                )
-                .x_scale(Scale::Log(10.0))
-                .y_scale(Scale::Log(10.0)),
-            ],
-            2,
+                r.width.to_string(),
+                r.parameters.to_string(),
+                format!("{:.2}", r.train_error),
+                format!("{:.1}", r.memorised),
+                format!("{:.2}", r.test_error),
+            ]
+        })
+        .collect();
+    Table::from_rows(&["width", "parameters", "train error (%)", "memorised noise (%)", "test error (%)"], rows)
+}
+
+/// Training error on the noisy labels per epoch, one curve per width.
+///
+/// ```no_run
+/// # use tchlab::experiments::double_descent::*;
+/// # let c = Config::ci(); let d = data(&c)?;
+/// let figure = mlp_training_figure(&c, &d, &train_widths(&c, &d)?);
+/// # anyhow::Ok(())
+/// ```
+pub fn mlp_training_figure(c: &Config, data: &Data, widths: &[WidthRun]) -> Figure {
+    let curves = widths
+        .iter()
+        .map(|r| {
+            let error = r.history.curve("train", "accuracy").into_iter().map(|(e, a)| (e, 100.0 * (1.0 - a)));
+            Series::line(&format!("w = {}", r.width), error.collect())
+        })
+        .collect();
+    let n = data.train_x.size()[0];
+    Figure::lines(
+        &format!("Training error on the noisy labels during training ({n} images, Adam {})", c.lr),
+        "epoch",
+        "training error (%)",
+        curves,
+    )
+    .ordered()
+}
+
+/// Test error, training error and memorised noise against width.
+///
+/// ```no_run
+/// # use tchlab::experiments::double_descent::*;
+/// # let c = Config::ci(); let d = data(&c)?;
+/// let figure = mlp_figure(&c, &d, &train_widths(&c, &d)?);
+/// # anyhow::Ok(())
+/// ```
+pub fn mlp_figure(c: &Config, data: &Data, widths: &[WidthRun]) -> Figure {
+    let line = |f: fn(&WidthRun) -> f64| widths.iter().map(|r| (r.width as f64, f(r))).collect();
+    let n = data.train_x.size()[0];
+    Figure::lines(
+        &format!(
+            "784-w-10 MLPs, {n} MNIST images with {:.0}% label noise, {} epochs: error vs width",
+            100.0 * c.noise,
+            c.epochs
         ),
-    ));
-    Ok(report)
+        "hidden units",
+        "error (%)",
+        vec![
+            Series::line("test error", line(|r| r.test_error)),
+            Series::line("training error (noisy labels)", line(|r| r.train_error)).style(Style::Dashed),
+            Series::line("replaced labels memorised (%)", line(|r| r.memorised)).style(Style::Points),
+        ],
+    )
+    .x_scale(Scale::Log(2.0))
+}
+
+/// The random-features fits: N, N / n, training and test MSE and error, ‖β‖, the
+/// conditioning and rank of the feature matrix.
+///
+/// ```
+/// let table = tchlab::experiments::double_descent::features_table(&tchlab::experiments::double_descent::Config::ci(), &[]);
+/// assert!(table.rows.is_empty());
+/// ```
+pub fn features_table(c: &Config, features: &[FeatureRun]) -> Table {
+    let rows = features
+        .iter()
+        .map(|r| {
+            vec![
+                r.features.to_string(),
+                format!("{:.2}", r.features as f64 / c.rf_n as f64),
+                format!("{:.2e}", r.train_mse),
+                format!("{:.2}", r.train_error),
+                format!("{:.3}", r.test_mse),
+                format!("{:.2}", r.test_error),
+                format!("{:.1}", r.norm),
+                format!("{:.1e}", r.smallest_singular),
+                r.rank.to_string(),
+            ]
+        })
+        .collect();
+    Table::from_rows(
+        &["N", "N / n", "train MSE", "train error (%)", "test MSE", "test error (%)", "‖β‖", "s_min / s_max", "rank"],
+        rows,
+    )
+}
+
+/// The random-features curves against N / n: errors, and test MSE with ‖β‖ on log axes.
+///
+/// ```
+/// let figure = tchlab::experiments::double_descent::features_figure(&tchlab::experiments::double_descent::Config::ci(), &[]);
+/// ```
+pub fn features_figure(c: &Config, features: &[FeatureRun]) -> Figure {
+    let n = c.rf_n as f64;
+    let line = |f: fn(&FeatureRun) -> f64| features.iter().map(|r| (r.features as f64 / n, f(r))).collect();
+    let x = "features per training image, N / n";
+    let errors = Figure::lines(
+        &format!("Random ReLU features, min-norm least squares, n = {} MNIST images", c.rf_n),
+        x,
+        "error (%)",
+        vec![
+            Series::line("test error", line(|r| r.test_error)),
+            Series::line("training error", line(|r| r.train_error)).style(Style::Dashed),
+        ],
+    )
+    .x_scale(Scale::Log(10.0));
+    let norms = Figure::lines(
+        "Squared loss and the norm of the fitted output layer",
+        x,
+        "test MSE and ‖β‖ (log scale)",
+        vec![
+            Series::line("test MSE", line(|r| r.test_mse)),
+            Series::line("‖β‖", line(|r| r.norm)).style(Style::Dashed),
+        ],
+    )
+    .x_scale(Scale::Log(10.0))
+    .y_scale(Scale::Log(10.0));
+    Figure::grid(vec![errors, norms], 2)
+}
+
+/// Step 6: every figure and table, as `tchlab run` saves them.
+///
+/// ```no_run
+/// # use tchlab::experiments::double_descent::*;
+/// # let c = Config::ci(); let d = data(&c)?;
+/// let p = present(&c, &d, &train_widths(&c, &d)?, &fit_all_features(&c, &d)?)?;
+/// assert_eq!(p.figure_names()[0], "noisy_labels");
+/// # anyhow::Ok(())
+/// ```
+pub fn present(c: &Config, data: &Data, widths: &[WidthRun], features: &[FeatureRun]) -> Result<Presentation> {
+    Ok(Presentation::default()
+        .figure("noisy_labels", noise_figure(data)?)
+        .table("mlp", mlp_table(widths))
+        .figure("mlp_training", mlp_training_figure(c, data, widths))
+        .figure("mlp_double_descent", mlp_figure(c, data, widths))
+        .table("random_features", features_table(c, features))
+        .figure("rf_double_descent", features_figure(c, features)))
 }
 
 /// Runs every step: data, the MLPs of every width, the random-features models, the report.
@@ -537,7 +695,6 @@ pub fn run(c: &Config) -> Result<Report> {
     let d = data(c)?;
     let widths = train_widths(c, &d)?;
     let features = fit_all_features(c, &d)?;
-    let mut report = report(c, &d, &widths, &features)?;
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    let results = results(c, &widths, &features)?;
+    Ok(c.report(&results, present(c, &d, &widths, &features)?, clock))
 }
