@@ -4,8 +4,8 @@
 use tch::{Kind, Tensor};
 use tchlab::data::{DataLoader, Scaling, TensorDataset};
 use tchlab::metrics::{squared_decomposition, zero_one_decomposition};
-use tchlab::model::{Activation, EnsembleLoss, EnsembleTrain, MlpConfig, MlpEnsemble};
-use tchlab::train::{TrainConfig, Trainer};
+use tchlab::model::{Activation, MlpConfig, MlpEnsemble};
+use tchlab::train::{EnsembleLoss, EnsembleTrain, TrainConfig, Trainer};
 
 #[test]
 fn each_member_trains_exactly_like_a_lone_mlp() {
@@ -17,7 +17,7 @@ fn each_member_trains_exactly_like_a_lone_mlp() {
     let config = MlpConfig::new(4, &[6], 3).activation(Activation::Tanh);
     let mut ensemble = MlpEnsemble::new(&config, k, 1).unwrap();
     let lone: Vec<_> = (0..k).map(|m| ensemble.member(m).unwrap()).collect();
-    ensemble.fit(&x, &y, &EnsembleTrain::sgd(0.2, 15, EnsembleLoss::CrossEntropy)).unwrap();
+    EnsembleTrain::sgd(0.2, 15, EnsembleLoss::CrossEntropy).fit(&mut ensemble, &x, &y).unwrap();
     for (m, mut mlp) in lone.into_iter().enumerate() {
         let m = m as i64;
         let ds = TensorDataset::new(x.get(m), y.get(m), Scaling::None).unwrap();
@@ -37,11 +37,11 @@ fn members_do_not_see_each_others_data() {
     let y = Tensor::randn([2, 20, 1], tch::kind::FLOAT_CPU);
     let train = EnsembleTrain::adam(0.05, 5, EnsembleLoss::Mse).batch(7).seed(3);
     let mut a = MlpEnsemble::new(&config, 2, 9).unwrap();
-    a.fit(&x, &y, &train).unwrap();
+    train.fit(&mut a, &x, &y).unwrap();
     let y2 = y.copy();
     let _ = y2.get(1).fill_(100.0);
     let mut b = MlpEnsemble::new(&config, 2, 9).unwrap();
-    b.fit(&x, &y2, &train).unwrap();
+    train.fit(&mut b, &x, &y2).unwrap();
     let probe = Tensor::randn([8, 2], tch::kind::FLOAT_CPU);
     let (pa, pb) = (a.predict(&probe, 4), b.predict(&probe, 4));
     assert!(pa.get(0).allclose(&pb.get(0), 1e-6, 1e-6, false));
@@ -56,17 +56,17 @@ fn ensemble_is_reproducible_by_seed_and_checks_shapes() {
     let train = EnsembleTrain::adam(0.01, 20, EnsembleLoss::Mse).batch(3);
     let run = || {
         let mut e = MlpEnsemble::new(&config, 4, 2).unwrap();
-        e.fit(&x, &y, &train).unwrap();
+        train.fit(&mut e, &x, &y).unwrap();
         e.predict(&x, 100)
     };
     assert!(run().equal(&run()));
     let mut e = MlpEnsemble::new(&config, 4, 2).unwrap();
-    assert!(e.fit(&x, &y.reshape([4, 10]), &train).is_err());
-    assert!(e.fit(&x.narrow(0, 0, 3), &y.narrow(0, 0, 3), &train).is_err());
+    assert!(train.fit(&mut e, &x, &y.reshape([4, 10])).is_err());
+    assert!(train.fit(&mut e, &x.narrow(0, 0, 3), &y.narrow(0, 0, 3)).is_err());
     assert!(MlpEnsemble::new(&config, 0, 1).is_err());
     assert!(MlpEnsemble::new(&config.clone().dropout(0.5), 2, 1).is_err());
     let diverge = EnsembleTrain::sgd(1e6, 50, EnsembleLoss::Mse);
-    assert!(e.fit(&x, &(&y * 1e6), &diverge).is_err());
+    assert!(diverge.fit(&mut e, &x, &(&y * 1e6)).is_err());
 }
 
 #[test]

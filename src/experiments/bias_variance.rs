@@ -12,9 +12,10 @@ use super::{List, Presentation, Report};
 use crate::data::{Mnist, MnistKind, Scaling};
 use crate::display::Table;
 use crate::metrics::{SquaredDecomposition, ZeroOneDecomposition, squared_decomposition, zero_one_decomposition};
-use crate::model::{Activation, EnsembleLoss, EnsembleTrain, MlpConfig, MlpEnsemble};
+use crate::model::{Activation, MlpConfig, MlpEnsemble};
 use crate::plot::{Figure, Scale, Series, Style};
 use crate::rng::{Rng, mix};
+use crate::train::{EnsembleLoss, EnsembleTrain};
 
 super::settings! {
     /// Settings: 100 training sets of 30 points each, `y = sin 2πx + N(0, 0.3²)`, x uniform
@@ -208,7 +209,7 @@ pub fn train_regression(c: &Config, data: &RegressionData, steps: usize) -> Resu
     for &width in &c.reg_widths.0 {
         let mut ensemble = MlpEnsemble::new(&regression_model(width), c.reg_sets, c.seed)?;
         let train = EnsembleTrain::adam(c.reg_lr, steps, EnsembleLoss::Mse);
-        let history = ensemble.fit(&data.x_train, &data.y_train, &train)?;
+        let history = train.fit(&mut ensemble, &data.x_train, &data.y_train)?;
         runs.push(RegressionRun { width, steps, ensemble, history });
     }
     Ok(runs)
@@ -317,7 +318,7 @@ pub fn budget(c: &Config, data: &RegressionData, runs: &[RegressionRun]) -> Resu
         let preds = run.ensemble.predict(&data.x_test, 4096).reshape([k, j]);
         let decomposition = squared_decomposition(&preds, &data.h_test, sigma * sigma)?;
         let test_error = (&data.y_test - &preds).square().mean(Kind::Double).double_value(&[]);
-        let losses = run.ensemble.member_losses(&data.x_train, &data.y_train, EnsembleLoss::Mse)?;
+        let losses = EnsembleLoss::Mse.per_member(&run.ensemble.forward(&data.x_train), &data.y_train)?;
         let train_error = losses.mean(Kind::Double).double_value(&[]);
         let parameters = regression_model(run.width).parameter_count();
         widths.push(SquaredAtWidth { width: run.width, parameters, train_error, decomposition, test_error });
@@ -421,7 +422,7 @@ pub fn train_mnist(c: &Config, data: &MnistData) -> Result<Vec<MnistRun>> {
         let train = EnsembleTrain::sgd(c.mnist_lr, c.mnist_epochs, EnsembleLoss::CrossEntropy)
             .batch(c.mnist_batch)
             .seed(c.seed);
-        let history = ensemble.fit(&data.x, &data.y, &train)?;
+        let history = train.fit(&mut ensemble, &data.x, &data.y)?;
         runs.push(MnistRun { width, ensemble, history });
     }
     Ok(runs)

@@ -15,8 +15,9 @@ use tch::{Kind, Tensor};
 
 use super::{List, Report, settings};
 use crate::display::Table;
-use crate::model::{Activation, EnsembleLoss, EnsembleTrain, Mlp, MlpConfig, MlpEnsemble, Network};
+use crate::model::{Activation, Mlp, MlpConfig, MlpEnsemble, Network};
 use crate::plot::{Figure, Scale, Series, Style};
+use crate::train::{EnsembleLoss, EnsembleTrain};
 
 settings! {
     /// Settings of the depth-expressiveness experiment.
@@ -189,7 +190,7 @@ pub struct Trained {
 pub fn train(c: &Config, data: &Data, config: &MlpConfig) -> Result<Trained> {
     let mut nets = MlpEnsemble::new(config, c.seeds, c.seed)?;
     let targets = data.y.unsqueeze(0).expand([c.seeds, -1, -1], false);
-    nets.fit(&data.x, &targets, &EnsembleTrain::adam(c.lr, c.steps, EnsembleLoss::Mse))?;
+    EnsembleTrain::adam(c.lr, c.steps, EnsembleLoss::Mse).fit(&mut nets, &data.x, &targets)?;
     println!("{}: {} nets of {} parameters trained", config.describe(), c.seeds, config.parameter_count());
     Ok(Trained { config: config.clone(), nets })
 }

@@ -17,9 +17,10 @@ use tch::{Kind, Tensor};
 use super::{List, Presentation, Report};
 use crate::data::{Mnist, MnistKind, NoisyLabels, Scaling, noisy_labels};
 use crate::display::Table;
-use crate::model::{Activation, EnsembleLoss, EnsembleTrain, MlpConfig, MlpEnsemble, RandomFeatures, one_hot};
+use crate::model::{Activation, MlpConfig, MlpEnsemble, RandomFeatures, one_hot};
 use crate::plot::{Figure, Scale, Series, Style};
 use crate::train::History;
+use crate::train::{EnsembleLoss, EnsembleTrain};
 
 super::settings! {
     /// Settings. MLP: the first 1,000 MNIST training images, 20 % of their labels replaced
@@ -232,7 +233,7 @@ pub fn train_width(c: &Config, data: &Data, width: i64) -> Result<WidthRun> {
     if c.batch > 0 {
         train = train.batch(c.batch);
     }
-    let history = ensemble.fit(&data.train_x, &targets, &train)?;
+    let history = train.fit(&mut ensemble, &data.train_x, &targets)?;
     let on_train = ensemble.predict(&data.train_x, 4000);
     let on_test = ensemble.predict(&data.test_x, 4000);
     Ok(WidthRun {

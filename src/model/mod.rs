@@ -11,7 +11,7 @@ mod random_features;
 
 pub use activation::Activation;
 pub use cnn::{Cnn, CnnConfig};
-pub use ensemble::{EnsembleLoss, EnsembleTrain, MlpEnsemble};
+pub use ensemble::MlpEnsemble;
 pub use generator::Generator;
 pub use init::Init;
 pub(crate) use mlp::Trace;

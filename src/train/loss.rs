@@ -57,7 +57,7 @@ impl Loss {
         let one_hot = || one_hot_targets(logits, targets);
         Ok(match self {
             Loss::CrossEntropy | Loss::Nll => {
-                -logits.f_log_softmax(-1, Kind::Float)?.f_gather(1, &targets.unsqueeze(1), false)?.squeeze_dim(1)
+                -logits.f_log_softmax(-1, Kind::Float)?.f_gather(-1, &targets.unsqueeze(-1), false)?.squeeze_dim(-1)
             }
             Loss::SigmoidMse => {
                 (logits.sigmoid() - one_hot()?).square().mean_dim([-1i64].as_slice(), false, Kind::Float)

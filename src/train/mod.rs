@@ -1,6 +1,7 @@
 //! Training: losses, optimisers, the [`Trainer`], its [`History`], and checkpoints.
 
 mod checkpoint;
+mod ensemble;
 mod fused;
 mod gradients;
 mod history;
@@ -9,6 +10,7 @@ mod optim;
 mod trainer;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint};
+pub use ensemble::{EnsembleLoss, EnsembleTrain};
 pub use fused::fused_step_blocker;
 pub use gradients::{LayerGradients, layer_gradients};
 pub use history::{EpochRecord, History};
