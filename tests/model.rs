@@ -499,6 +499,54 @@ fn the_fused_step_steps_aside_for_what_it_cannot_do() {
     assert!(Trainer::new(sgd).hook(tchlab::train::DeadUnits::new(probe)).uses_fused_step(&m));
 }
 
+/// Counts the trainer's calls of each hook.
+#[derive(Clone, Default)]
+struct CountCalls(std::rc::Rc<std::cell::Cell<(usize, usize)>>);
+
+impl tchlab::train::Hook for CountCalls {
+    fn after_backward(&mut self, _m: &dyn Network, _epoch: usize, _batch: usize) -> Result<()> {
+        let (a, e) = self.0.get();
+        self.0.set((a + 1, e));
+        Ok(())
+    }
+    fn end_of_epoch(&mut self, _m: &dyn Network, _epoch: usize, _h: &mut History) -> Result<()> {
+        let (a, e) = self.0.get();
+        self.0.set((a, e + 1));
+        Ok(())
+    }
+    fn needs_gradients(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn fused_and_autograd_paths_agree_at_lr_zero_and_call_the_same_hooks() {
+    let loader = DataLoader::new(Xor::lecture().dataset(), 32).unwrap();
+    let cfg = MlpConfig::new(2, &[4], 2).activation(Activation::Relu);
+    let untrained = Mlp::new(&cfg, 7).unwrap();
+    for tc in [TrainConfig::sgd(0.0, 2), TrainConfig::adam(0.0, 2)] {
+        let mut runs = Vec::new();
+        for fused in [true, false] {
+            let (mut m, calls) = (Mlp::new(&cfg, 7).unwrap(), CountCalls::default());
+            let mut trainer = Trainer::new(tc.clone().fused_step(fused).quiet()).hook(calls.clone());
+            assert_eq!(trainer.uses_fused_step(&m), fused, "a hook without gradients keeps the fused step");
+            let h = trainer.fit(&mut m, &loader, None).unwrap_or_else(|e| panic!("fused = {fused}, lr 0: {e}"));
+            // lr = 0 leaves every weight where it started, on both paths
+            for (name, w) in m.var_store().variables() {
+                assert!(w.equal(&untrained.var_store().variables()[&name]), "fused = {fused}: {name} moved at lr 0");
+            }
+            assert_eq!(
+                calls.0.get(),
+                (2 * loader.len(), 2),
+                "fused = {fused}: hook calls (after_backward, end_of_epoch)"
+            );
+            runs.push(h);
+        }
+        assert_eq!(runs[0].minibatch_loss.len(), runs[1].minibatch_loss.len());
+    }
+    assert!(Trainer::new(TrainConfig::sgd(-0.1, 1)).fit(&mut Mlp::new(&cfg, 7).unwrap(), &loader, None).is_err());
+}
+
 #[test]
 fn an_mlp_too_large_to_allocate_is_an_error_not_a_panic() {
     for hidden in [vec![99_999_999_999], vec![i64::MAX / 2, 4], vec![1 << 20, 1 << 10]] {

@@ -48,8 +48,10 @@ impl OptimizerKind {
 
     /// Builds the tch optimiser over `vs`.
     pub fn build(&self, vs: &nn::VarStore) -> Result<nn::Optimizer> {
-        if !(self.lr() > 0.0 && self.lr().is_finite()) {
-            bail!("learning rate {} must be a positive number", self.lr());
+        // lr = 0 is allowed, as in PyTorch (a run that must not learn, e.g. a control);
+        // the fused step accepts the same rates.
+        if !(self.lr() >= 0.0 && self.lr().is_finite()) {
+            bail!("learning rate {} must be a finite number >= 0 (e.g. 0.1)", self.lr());
         }
         Ok(match *self {
             OptimizerKind::Sgd { lr, momentum, weight_decay } => {

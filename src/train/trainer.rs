@@ -154,8 +154,10 @@ impl TrainConfig {
 
 /// Called by the trainer to record what an experiment needs.
 pub trait Hook {
-    /// After the backward pass of a minibatch, before the optimiser step (gradients
-    /// are in the variables' `.grad()`).
+    /// After the backward pass of a minibatch, before the optimiser step: with autograd
+    /// the gradients are in the variables' `.grad()`; under the fused step (chosen only
+    /// when no hook [needs gradients](Hook::needs_gradients)) there are none, and the
+    /// call comes after the loss, before the update.
     fn after_backward(&mut self, _model: &dyn Network, _epoch: usize, _batch: usize) -> Result<()> {
         Ok(())
     }
@@ -325,21 +327,38 @@ struct EpochTotals {
     seen: usize,
 }
 
-/// The optimiser of a run, as its [`StepMethod`] needs it.
-enum Optimizer {
-    /// The fused step's own update and state.
-    Fused(FusedOptimizer),
-    /// tch's optimiser over the model's variables (autograd).
-    Tch(tch::nn::Optimizer),
+/// How a run computes each minibatch's update, chosen once for the run ([`StepMethod`]).
+enum Stepper<'m> {
+    /// The fused step: the plain MLP and the fused update's own state.
+    Fused { mlp: &'m crate::model::Mlp, optimizer: FusedOptimizer },
+    /// Autograd and tch's optimiser over the model's variables.
+    Autograd { model: &'m mut dyn Network, optimizer: tch::nn::Optimizer },
 }
 
-impl Optimizer {
-    fn set_lr(&mut self, lr: f64) {
+impl Stepper<'_> {
+    /// The model being trained.
+    fn network(&self) -> &dyn Network {
         match self {
-            Optimizer::Fused(o) => o.set_lr(lr),
-            Optimizer::Tch(o) => o.set_lr(lr),
+            Stepper::Fused { mlp, .. } => *mlp,
+            Stepper::Autograd { model, .. } => &**model,
         }
     }
+
+    fn set_lr(&mut self, lr: f64) {
+        match self {
+            Stepper::Fused { optimizer, .. } => optimizer.set_lr(lr),
+            Stepper::Autograd { optimizer, .. } => optimizer.set_lr(lr),
+        }
+    }
+}
+
+/// What one epoch of a run works with.
+struct Epoch<'r, 'm> {
+    stepper: &'r mut Stepper<'m>,
+    governor: Option<&'r mut ThreadGovernor>,
+    train: &'r DataLoader,
+    number: usize,
+    lr: f64,
 }
 
 impl Trainer {
@@ -411,14 +430,11 @@ impl Trainer {
         self.check_run(model, train, valid)?;
         let c = self.config.clone();
         let method = self.step_method(model);
-        let mut optimizer = match (&method, model.as_mlp()) {
-            (StepMethod::Fused, Some(mlp)) => Optimizer::Fused(FusedOptimizer::new(c.optimizer, mlp)),
-            _ => Optimizer::Tch(c.optimizer.build(model.var_store())?),
-        };
         history.step = method.to_string();
+        let mut stepper = self.stepper(model, &method)?;
         // The fused step's results do not depend on the thread count, so it may follow
         // the machine's load (see `threads`).
-        let mut governor = (method == StepMethod::Fused).then(ThreadGovernor::new);
+        let mut governor = matches!(stepper, Stepper::Fused { .. }).then(ThreadGovernor::new);
         let train_eval = match c.eval_train {
             true => {
                 Some(DataLoader::from_arc(train.dataset().clone(), c.eval_batch.max(1))?.device(train.target_device()))
@@ -432,10 +448,11 @@ impl Trainer {
         let clock = Instant::now();
         for epoch in start + 1..=c.epochs {
             let lr = c.schedule.lr(c.optimizer.lr(), epoch - 1, c.epochs);
-            optimizer.set_lr(lr);
+            stepper.set_lr(lr);
             tch::manual_seed(crate::rng::mix(c.seed ^ epoch as u64) as i64 & i64::MAX);
-            let totals =
-                self.train_epoch(model, &mut optimizer, governor.as_mut(), train, epoch, lr, &mut history, &progress)?;
+            let run = Epoch { stepper: &mut stepper, governor: governor.as_mut(), train, number: epoch, lr };
+            let totals = self.train_epoch(run, &mut history, &progress)?;
+            let model = stepper.network();
             let train_result = match &train_eval {
                 Some(loader) => evaluate(model, loader, c.loss)?,
                 None => totals.evaluation(c.minibatch_accuracy),
@@ -471,6 +488,21 @@ impl Trainer {
         Ok(history)
     }
 
+    /// The stepper of a run whose method is `method` (from [`Trainer::step_method`]).
+    fn stepper<'m>(&self, model: &'m mut dyn Network, method: &StepMethod) -> Result<Stepper<'m>> {
+        Ok(match method {
+            StepMethod::Fused => {
+                let model: &dyn Network = model;
+                let mlp = model.as_mlp().context("the fused step was chosen for a model that is not a plain MLP")?;
+                Stepper::Fused { mlp, optimizer: FusedOptimizer::new(self.config.optimizer, mlp) }
+            }
+            StepMethod::Autograd { .. } => {
+                let optimizer = self.config.optimizer.build(model.var_store())?;
+                Stepper::Autograd { model, optimizer }
+            }
+        })
+    }
+
     /// The checks before a run: the data fit the model, there is a batch, at least one
     /// epoch, a usable learning rate.
     fn check_run(&self, model: &dyn Network, train: &DataLoader, valid: Option<&DataLoader>) -> Result<()> {
@@ -487,25 +519,15 @@ impl Trainer {
     }
 
     /// One epoch of minibatch steps; returns the sums for the epoch's train metrics.
-    #[allow(clippy::too_many_arguments)]
-    fn train_epoch(
-        &mut self,
-        model: &mut dyn Network,
-        optimizer: &mut Optimizer,
-        mut governor: Option<&mut ThreadGovernor>,
-        train: &DataLoader,
-        epoch: usize,
-        lr: f64,
-        history: &mut History,
-        progress: &Progress,
-    ) -> Result<EpochTotals> {
+    fn train_epoch(&mut self, run: Epoch<'_, '_>, history: &mut History, progress: &Progress) -> Result<EpochTotals> {
+        let Epoch { stepper, mut governor, train, number: epoch, lr } = run;
         let c = &self.config;
         let mut totals = EpochTotals::default();
         for (b, batch) in train.epoch(epoch as u64 - 1).enumerate() {
             let mut batch = batch.with_context(|| format!("loading batch {b} of epoch {epoch}"))?;
             if let Some(t) = &mut self.transform {
                 let inputs = t
-                    .inputs(&*model, &batch.inputs, &batch.labels, epoch, b)
+                    .inputs(stepper.network(), &batch.inputs, &batch.labels, epoch, b)
                     .with_context(|| format!("transforming batch {b} of epoch {epoch}"))?;
                 ensure!(
                     inputs.size() == batch.inputs.size(),
@@ -516,26 +538,26 @@ impl Trainer {
                 batch.inputs = inputs.detach();
             }
             let at = || format!("epoch {epoch}, batch {b}");
-            let (logits, value) = match (&mut *optimizer, model.as_mlp()) {
-                (Optimizer::Fused(optimizer), Some(mlp)) => {
+            let (logits, value) = match &mut *stepper {
+                Stepper::Fused { mlp, optimizer } => {
                     let step = FusedStep::forward(mlp, &batch.inputs).with_context(at)?;
                     let (value, delta) = step.loss(c.loss, &batch.labels, optimizer).with_context(at)?;
                     let value = finite(value, epoch, b, lr)?;
                     let logits = step.logits().shallow_clone();
+                    for h in &mut self.hooks {
+                        h.after_backward(*mlp, epoch, b)?;
+                    }
                     step.update(delta, optimizer)?;
                     (logits, value)
                 }
-                (Optimizer::Fused(_), None) => {
-                    anyhow::bail!("the fused step was chosen for a model that is not an MLP")
-                }
-                (Optimizer::Tch(optimizer), _) => {
+                Stepper::Autograd { model, optimizer } => {
                     let logits = model.forward_t(&batch.inputs, true);
                     let loss = c.loss.compute(&logits, &batch.labels).with_context(at)?;
                     let value = finite(loss.double_value(&[]), epoch, b, lr)?;
                     optimizer.zero_grad();
                     loss.backward();
                     for h in &mut self.hooks {
-                        h.after_backward(model, epoch, b)?;
+                        h.after_backward(&**model, epoch, b)?;
                     }
                     optimizer.step();
                     (logits, value)
