@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Result, ensure};
 use tch::{Kind, Tensor};
 
-use super::{Report, mnist_splits};
+use super::{Presentation, Report, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling, Xor};
 use crate::landscape::{Line, barrier, distance, parameters, permuted};
 use crate::model::{Activation, Init, Mlp, MlpConfig};
@@ -262,36 +262,129 @@ pub fn seeds_figure(runs: &[SeedRun]) -> Figure {
     Figure::lines("Same model, different seeds", "epoch", "training loss", curves.collect())
 }
 
-/// Records the three demonstrations' numbers and figures: the gradients `(autograd,
-/// sum over paths)`, the symmetry runs, the seeds' runs and the straight lines.
-pub fn report(c: &Config, gradient: (f64, f64), symmetry: &[SymmetryRun], seeds: &[SeedRun], lines: &Lines) -> Report {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
+/// One initialisation's outcome, named after its field: `zeros_init_unit_spread`,
+/// `zeros_init_train_accuracy`, … .
+#[derive(Clone, Debug, PartialEq)]
+pub struct InitOutcome {
+    /// The largest difference between any hidden unit's weights and the first unit's.
+    pub unit_spread: f64,
+    /// Training accuracy after the last epoch (%).
+    pub train_accuracy: f64,
+}
+
+impl super::MetricValue for InitOutcome {
+    fn push_metrics(&self, field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("{field}_unit_spread"), self.unit_spread));
+        out.push((format!("{field}_train_accuracy"), self.train_accuracy));
+    }
+}
+
+/// One seed's final training loss, named `seed1_final_loss`, … .
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedLoss {
+    /// The seed.
+    pub seed: u64,
+    /// Its final training loss.
+    pub final_loss: f64,
+}
+
+impl super::MetricValue for SeedLoss {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("seed{}_final_loss", self.seed), self.final_loss));
+    }
+}
+
+crate::results! {
+    /// The three claims in numbers: autograd is the sum over paths, all-zero weights keep
+    /// the hidden units identical, and the MLP's loss is not convex.
+    pub struct Results {
+        /// dl/dw1_11 by autograd.
+        grad_autograd: f64,
+        /// The same as the slide's sum over paths.
+        grad_path_sum: f64,
+        /// |autograd − sum over paths|.
+        grad_abs_difference: f64,
+        /// The symmetry demonstration from all-zero weights.
+        zeros_init: InitOutcome,
+        /// … and from the default (random) initialisation.
+        default_init: InitOutcome,
+        /// Each seed's final training loss.
+        seeds: Vec<SeedLoss>,
+        /// Highest − lowest final loss over the seeds.
+        final_loss_spread: f64,
+        /// Softmax regression, seed 1 → 2: the loss's largest rise above the chord.
+        softmax_line_barrier: f64,
+        /// The MLP, seed 1 → 2.
+        mlp_line_barrier: f64,
+        /// |loss(hidden units reversed) − loss(seed 1)|.
+        permuted_loss_change: f64,
+        /// The distance the permutation moves the parameters.
+        permuted_distance: f64,
+        /// The distance between seed 1's and seed 2's MLP.
+        seeds_distance: f64,
+        /// The MLP, seed 1 → seed 1 with its hidden units reversed.
+        permuted_line_barrier: f64,
+    }
+}
+
+/// The numbers of every step.
+///
+/// ```no_run
+/// use tchlab::experiments::architecture::*;
+/// let c = Config::ci();
+/// let zeros = symmetry(&c, "zeros", tchlab::model::Init::Zeros)?;
+/// let default = symmetry(&c, "default", tchlab::model::Init::Default)?;
+/// let train = mnist_train(&c)?;
+/// let seeds: Vec<SeedRun> = (1..=2).map(|s| train_seed(&c, &model(&c, true), &train, s)).collect::<anyhow::Result<_>>()?;
+/// let lines = straight_lines(&c, &train, &seeds[0].model, &seeds[1].model)?;
+/// let r = results(path_sum_check(PATH_SEED), &zeros, &default, &seeds, &lines);
+/// assert!(r.grad_abs_difference < 1e-9);
+/// # anyhow::Ok(())
+/// ```
+pub fn results(
+    gradient: (f64, f64),
+    zeros: &SymmetryRun,
+    default: &SymmetryRun,
+    seeds: &[SeedRun],
+    lines: &Lines,
+) -> Results {
     let (auto, paths) = gradient;
-    report.metric("grad_autograd", auto);
-    report.metric("grad_path_sum", paths);
-    report.metric("grad_abs_difference", (auto - paths).abs());
-    for run in symmetry {
-        report.metric(&format!("{}_init_unit_spread", run.name), run.unit_spread);
-        report.metric(&format!("{}_init_train_accuracy", run.name), run.train_accuracy);
+    let seeds: Vec<SeedLoss> = seeds.iter().map(|r| SeedLoss { seed: r.seed, final_loss: r.final_loss() }).collect();
+    let (lo, hi) = seeds.iter().fold((f64::MAX, f64::MIN), |(a, b), s| (a.min(s.final_loss), b.max(s.final_loss)));
+    Results {
+        grad_autograd: auto,
+        grad_path_sum: paths,
+        grad_abs_difference: (auto - paths).abs(),
+        zeros_init: InitOutcome { unit_spread: zeros.unit_spread, train_accuracy: zeros.train_accuracy },
+        default_init: InitOutcome { unit_spread: default.unit_spread, train_accuracy: default.train_accuracy },
+        seeds,
+        final_loss_spread: hi - lo,
+        softmax_line_barrier: barrier(&lines.softmax),
+        mlp_line_barrier: barrier(&lines.mlp),
+        permuted_loss_change: lines.permuted_loss_change,
+        permuted_distance: lines.permuted_distance,
+        seeds_distance: lines.seeds_distance,
+        permuted_line_barrier: barrier(&lines.permuted),
     }
-    report.figures.push(("zero_init".into(), Figure::row(symmetry.iter().map(SymmetryRun::figure).collect())));
-    let finals: Vec<f64> = seeds.iter().map(SeedRun::final_loss).collect();
-    for (run, last) in seeds.iter().zip(&finals) {
-        report.metric(&format!("seed{}_final_loss", run.seed), *last);
-    }
-    let (lo, hi) = finals.iter().fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    report.metric("final_loss_spread", hi - lo);
-    report.figures.push(("seeds".into(), seeds_figure(seeds)));
-    for (key, curve) in [("softmax", &lines.softmax), ("mlp", &lines.mlp)] {
-        report.metric(&format!("{key}_line_barrier"), barrier(curve));
-    }
-    report.metric("permuted_loss_change", lines.permuted_loss_change);
-    report.metric("permuted_distance", lines.permuted_distance);
-    report.metric("seeds_distance", lines.seeds_distance);
-    report.metric("permuted_line_barrier", barrier(&lines.permuted));
-    report.figures.push(("straight_lines".into(), lines.figure()));
-    report
+}
+
+/// Every figure, as `tchlab run` saves them.
+///
+/// ```no_run
+/// use tchlab::experiments::architecture::*;
+/// let c = Config::ci();
+/// let zeros = symmetry(&c, "zeros", tchlab::model::Init::Zeros)?;
+/// let train = mnist_train(&c)?;
+/// let seeds: Vec<SeedRun> = (1..=2).map(|s| train_seed(&c, &model(&c, true), &train, s)).collect::<anyhow::Result<_>>()?;
+/// let lines = straight_lines(&c, &train, &seeds[0].model, &seeds[1].model)?;
+/// assert_eq!(present(&[zeros], &seeds, &lines).figure_names(), vec!["zero_init", "seeds", "straight_lines"]);
+/// # anyhow::Ok(())
+/// ```
+pub fn present(symmetry: &[SymmetryRun], seeds: &[SeedRun], lines: &Lines) -> Presentation {
+    Presentation::default()
+        .figure("zero_init", Figure::row(symmetry.iter().map(SymmetryRun::figure).collect()))
+        .figure("seeds", seeds_figure(seeds))
+        .figure("straight_lines", lines.figure())
 }
 
 /// Runs the three demonstrations: the steps above, in order.
@@ -309,7 +402,6 @@ pub fn run(c: &Config) -> Result<Report> {
         seeds.push(run);
     }
     let lines = straight_lines(c, &train, &seeds[0].model, &seeds[1].model)?;
-    let mut report = report(c, gradient, &symmetry, &seeds, &lines);
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    let results = results(gradient, &symmetry[0], &symmetry[1], &seeds, &lines);
+    Ok(c.report(&results, present(&symmetry, &seeds, &lines), clock))
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 
-use super::Report;
+use super::{Presentation, Report};
 use crate::data::{DataLoader, Dataset, ImageFolder, Transform, Transforms, channel_mean_std};
 use crate::metrics::Interpretation;
 use crate::model::{Cnn, CnnConfig};
@@ -189,27 +189,100 @@ pub fn test_photos(data: &Data, interp: &Interpretation) -> Result<Figure> {
     Figure::image_grid("Test photos", &images, &captions, 4, false)
 }
 
-/// The report: the training photos' per-channel mean and std (`mean_r` … `std_b`), the
-/// last epoch's training and validation accuracy and the test accuracy; the accuracy
-/// curves, the test photos and the confusion matrix.
-pub fn report(c: &Config, data: &Data, trained: &TrainedCnn, interp: &Interpretation, photos: Figure) -> Report {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
-    for (k, ch) in ["r", "g", "b"].iter().enumerate() {
-        report.metric(&format!("mean_{ch}"), data.mean[k]);
-        report.metric(&format!("std_{ch}"), data.std[k]);
+/// A value per colour channel, named after the field: `mean_r`, `mean_g`, `mean_b`, … .
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rgb(pub [f64; 3]);
+
+impl super::MetricValue for Rgb {
+    fn push_metrics(&self, field: &str, out: &mut Vec<(String, f64)>) {
+        for (ch, v) in ["r", "g", "b"].iter().zip(self.0) {
+            out.push((format!("{field}_{ch}"), v));
+        }
     }
-    let history = &trained.history;
-    report.metric("train_accuracy", 100.0 * history.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN));
-    report.metric("valid_accuracy", 100.0 * history.last("valid").map(|r| r.accuracy).unwrap_or(f64::NAN));
-    report.metric("test_accuracy", 100.0 * interp.accuracy());
-    report.figures.push(("curves".into(), Figure::curves("Cats vs dogs accuracy", &[("", history)], "accuracy")));
-    report.figures.push(("test_photos".into(), photos));
-    report
-        .figures
-        .push(("confusion_matrix".into(), Figure::confusion_matrix(&interp.confusion_matrix(), &data.classes)));
-    report.histories.push(("cnn".into(), history.clone()));
-    report
+}
+
+crate::results! {
+    /// The normalisation and the CNN's accuracies.
+    pub struct Results {
+        /// Mean of each channel over the training photos.
+        mean: Rgb,
+        /// Standard deviation of each channel.
+        std: Rgb,
+        /// Training accuracy after the last epoch (%).
+        train_accuracy: f64,
+        /// Validation accuracy after the last epoch (%).
+        valid_accuracy: f64,
+        /// Test accuracy (%).
+        test_accuracy: f64,
+    }
+}
+
+/// The numbers of the run.
+///
+/// ```no_run
+/// use tchlab::experiments::cats_dogs::{Config, data, evaluate, results, train};
+/// let c = Config::ci();
+/// let d = data(&c)?;
+/// let t = train(&c, &d)?;
+/// let r = results(&d, &t, &evaluate(&d, &t)?);
+/// assert!(r.test_accuracy > 0.0);
+/// # anyhow::Ok(())
+/// ```
+pub fn results(data: &Data, trained: &TrainedCnn, interp: &Interpretation) -> Results {
+    let last = |split: &str| 100.0 * trained.history.last(split).map(|r| r.accuracy).unwrap_or(f64::NAN);
+    Results {
+        mean: Rgb([data.mean[0], data.mean[1], data.mean[2]]),
+        std: Rgb([data.std[0], data.std[1], data.std[2]]),
+        train_accuracy: last("train"),
+        valid_accuracy: last("valid"),
+        test_accuracy: 100.0 * interp.accuracy(),
+    }
+}
+
+/// Accuracy per epoch, training and validation.
+///
+/// ```no_run
+/// use tchlab::experiments::cats_dogs::{Config, accuracy_figure, data, train};
+/// let c = Config::ci();
+/// let figure = accuracy_figure(&train(&c, &data(&c)?)?);
+/// # anyhow::Ok(())
+/// ```
+pub fn accuracy_figure(trained: &TrainedCnn) -> Figure {
+    Figure::curves("Cats vs dogs accuracy", &[("", &trained.history)], "accuracy")
+}
+
+/// The test confusion matrix.
+///
+/// ```no_run
+/// use tchlab::experiments::cats_dogs::{Config, confusion_figure, data, evaluate, train};
+/// let c = Config::ci();
+/// let d = data(&c)?;
+/// let figure = confusion_figure(&d, &evaluate(&d, &train(&c, &d)?)?);
+/// # anyhow::Ok(())
+/// ```
+pub fn confusion_figure(data: &Data, interp: &Interpretation) -> Figure {
+    Figure::confusion_matrix(&interp.confusion_matrix(), &data.classes)
+}
+
+/// Every figure and the history, as `tchlab run` saves them (`photos` from
+/// [`test_photos`]).
+///
+/// ```no_run
+/// use tchlab::experiments::cats_dogs::{Config, data, evaluate, present, test_photos, train};
+/// let c = Config::ci();
+/// let d = data(&c)?;
+/// let t = train(&c, &d)?;
+/// let interp = evaluate(&d, &t)?;
+/// let p = present(&d, &t, &interp, test_photos(&d, &interp)?);
+/// assert_eq!(p.figure_names(), vec!["curves", "test_photos", "confusion_matrix"]);
+/// # anyhow::Ok(())
+/// ```
+pub fn present(data: &Data, trained: &TrainedCnn, interp: &Interpretation, photos: Figure) -> Presentation {
+    Presentation::default()
+        .figure("curves", accuracy_figure(trained))
+        .figure("test_photos", photos)
+        .figure("confusion_matrix", confusion_figure(data, interp))
+        .history("cnn", trained.history.clone())
 }
 
 /// Every step in order: data, training, evaluation, the test photos, the report.
@@ -219,7 +292,5 @@ pub fn run(c: &Config) -> Result<Report> {
     let trained = train(c, &data)?;
     let interp = evaluate(&data, &trained)?;
     let photos = test_photos(&data, &interp)?;
-    let mut report = report(c, &data, &trained, &interp, photos);
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(c.report(&results(&data, &trained, &interp), present(&data, &trained, &interp, photos), clock))
 }

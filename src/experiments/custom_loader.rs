@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::{Report, Trained};
+use super::{Presentation, Report, Trained};
 use crate::data::{CsvImageDataset, DataLoader, Dataset, MnistKind, export_lecture_layout};
 use crate::metrics::Interpretation;
 use crate::model::{Activation, MlpConfig};
@@ -102,30 +102,92 @@ pub fn train(c: &Config, layout: &[CsvImageDataset; 3]) -> Result<Trained> {
     super::fit_and_test(&model, c.seed, &train_loader, Some(&valid_loader), &test_loader, tc)
 }
 
-/// The report: the loader's batch counts (with and without `drop_last`), the accuracies
-/// against the lecture's, a batch as the loader delivers it, the curves, and a
-/// `P: | T:` grid of the first 15 test images.
-pub fn report(c: &Config, layout: &[CsvImageDataset; 3], trained: &Trained) -> Result<Report> {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
+/// How many batches and examples a loader gives per epoch, named after the field:
+/// `batch30_drop_last_batches`, `batch30_drop_last_examples`, … .
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoaderCount {
+    /// Batches per epoch.
+    pub batches: usize,
+    /// Examples per epoch.
+    pub examples: usize,
+}
+
+impl super::MetricValue for LoaderCount {
+    fn push_metrics(&self, field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("{field}_batches"), self.batches as f64));
+        out.push((format!("{field}_examples"), self.examples as f64));
+    }
+}
+
+crate::results! {
+    /// The loader's arithmetic and the MLP's accuracies.
+    pub struct Results {
+        /// Batches per epoch of the demo loader.
+        demo_batches_per_epoch: usize,
+        /// 256 images in batches of 30, the last (16 images) dropped.
+        batch30_drop_last: LoaderCount,
+        /// … and kept.
+        batch30_keep_last: LoaderCount,
+        /// Training accuracy after the last epoch (%).
+        train_accuracy: f64,
+        /// Validation accuracy after the last epoch (%).
+        valid_accuracy: f64,
+        /// Test accuracy (%).
+        test_accuracy: f64,
+    }
+}
+
+/// The loader's arithmetic and the trained MLP's accuracies.
+///
+/// ```no_run
+/// use tchlab::experiments::custom_loader::{Config, open_layout, results, train};
+/// let c = Config::ci();
+/// let layout = open_layout(&c.folder())?;
+/// let r = results(&c, &layout, &train(&c, &layout)?)?;
+/// assert_eq!(r.batch30_drop_last.batches, 8);
+/// # anyhow::Ok(())
+/// ```
+pub fn results(c: &Config, layout: &[CsvImageDataset; 3], trained: &Trained) -> Result<Results> {
+    let count = |drop: bool| -> Result<LoaderCount> {
+        let loader = DataLoader::new(layout[0].clone(), 30)?.drop_last(drop);
+        Ok(LoaderCount { batches: loader.len(), examples: loader.examples_per_epoch() })
+    };
+    let last = |split: &str| 100.0 * trained.history.last(split).map(|r| r.accuracy).unwrap_or(f64::NAN);
+    Ok(Results {
+        demo_batches_per_epoch: demo_loader(c, &layout[0])?.len(),
+        batch30_drop_last: count(true)?,
+        batch30_keep_last: count(false)?,
+        train_accuracy: last("train"),
+        valid_accuracy: last("valid"),
+        test_accuracy: trained.test_accuracy,
+    })
+}
+
+/// The first 8 images of the demo loader's first batch, with their labels.
+///
+/// ```no_run
+/// use tchlab::experiments::custom_loader::{Config, first_batch_figure, open_layout};
+/// let c = Config::ci();
+/// let figure = first_batch_figure(&c, &open_layout(&c.folder())?)?;
+/// # anyhow::Ok(())
+/// ```
+pub fn first_batch_figure(c: &Config, layout: &[CsvImageDataset; 3]) -> Result<Figure> {
     let demo = demo_loader(c, &layout[0])?;
     let first = demo.epoch(0).next().transpose()?.ok_or_else(|| anyhow::anyhow!("the demo loader gave no batch"))?;
-    report.metric("demo_batches_per_epoch", demo.len() as f64);
-    // 256 images in batches of 30: 8 full batches and one of 16, which drop_last drops.
-    for (name, drop) in [("drop_last", true), ("keep_last", false)] {
-        let loader = DataLoader::new(layout[0].clone(), 30)?.drop_last(drop);
-        report.metric(&format!("batch30_{name}_batches"), loader.len() as f64);
-        report.metric(&format!("batch30_{name}_examples"), loader.examples_per_epoch() as f64);
-    }
     let captions: Vec<String> = Vec::<i64>::try_from(&first.labels)?.iter().map(|l| format!("label {l}")).collect();
-    report.figures.push((
-        "first_batch".into(),
-        Figure::image_grid("A batch from the CSV dataset", &first.inputs.narrow(0, 0, 8), &captions, 8, false)?,
-    ));
-    let history = &trained.history;
-    report.metric("train_accuracy", 100.0 * history.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN));
-    report.metric("valid_accuracy", 100.0 * history.last("valid").map(|r| r.accuracy).unwrap_or(f64::NAN));
-    report.metric("test_accuracy", trained.test_accuracy);
+    Figure::image_grid("A batch from the CSV dataset", &first.inputs.narrow(0, 0, 8), &captions, 8, false)
+}
+
+/// The first 15 test images with the predicted (P) and true (T) labels.
+///
+/// ```no_run
+/// use tchlab::experiments::custom_loader::{Config, open_layout, predictions_figure, train};
+/// let c = Config::ci();
+/// let layout = open_layout(&c.folder())?;
+/// let figure = predictions_figure(&layout, &train(&c, &layout)?)?;
+/// # anyhow::Ok(())
+/// ```
+pub fn predictions_figure(layout: &[CsvImageDataset; 3], trained: &Trained) -> Result<Figure> {
     let test = &layout[2];
     let interp = Interpretation::from_model(&trained.model, &DataLoader::new(test.clone(), 256)?, Loss::CrossEntropy)?;
     let idx: Vec<usize> = (0..15).collect();
@@ -134,11 +196,27 @@ pub fn report(c: &Config, layout: &[CsvImageDataset; 3], trained: &Trained) -> R
         .iter()
         .map(|&i| format!("P: {} | T: {}", interp.predictions.predicted[i], interp.predictions.targets[i]))
         .collect();
-    report.figures.push(("minibatch_loss".into(), Figure::minibatch_loss(history, 20)));
-    report.figures.push(("accuracy".into(), Figure::curves("Accuracy", &[("", history)], "accuracy")));
-    report.figures.push(("predictions".into(), Figure::image_grid("Test images", &images, &captions, 5, false)?));
-    report.histories.push(("mlp".into(), history.clone()));
-    Ok(report)
+    Figure::image_grid("Test images", &images, &captions, 5, false)
+}
+
+/// Every figure and the history, as `tchlab run` saves them.
+///
+/// ```no_run
+/// use tchlab::experiments::custom_loader::{Config, open_layout, present, train};
+/// let c = Config::ci();
+/// let layout = open_layout(&c.folder())?;
+/// let p = present(&c, &layout, &train(&c, &layout)?)?;
+/// assert_eq!(p.figure_names()[0], "first_batch");
+/// # anyhow::Ok(())
+/// ```
+pub fn present(c: &Config, layout: &[CsvImageDataset; 3], trained: &Trained) -> Result<Presentation> {
+    let history = &trained.history;
+    Ok(Presentation::default()
+        .figure("first_batch", first_batch_figure(c, layout)?)
+        .figure("minibatch_loss", Figure::minibatch_loss(history, 20))
+        .figure("accuracy", Figure::curves("Accuracy", &[("", history)], "accuracy"))
+        .figure("predictions", predictions_figure(layout, trained)?)
+        .history("mlp", history.clone()))
 }
 
 /// The whole experiment: the layout (written when missing), the training, the report.
@@ -146,7 +224,5 @@ pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let layout = open_layout(&c.folder())?;
     let trained = train(c, &layout)?;
-    let mut report = report(c, &layout, &trained)?;
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(c.report(&results(c, &layout, &trained)?, present(c, &layout, &trained)?, clock))
 }

@@ -4,14 +4,14 @@
 //! capacity and training-set size.
 //!
 //! [`run`] composes the steps [`data`], [`train`], [`errors`], [`capacity_sweep`],
-//! [`size_sweep`] and [`report`]; notebook 07 calls the same steps one cell each.
+//! [`size_sweep`], [`results`] and [`present`]; notebook 07 calls the same steps one cell each.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Result, ensure};
 
-use super::{List, Report, Trained, fit_and_test, mnist_splits};
+use super::{List, Presentation, Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, Dataset, MnistKind, Scaling, Subset, TensorDataset};
 use crate::display::Table;
 use crate::metrics::Interpretation;
@@ -374,44 +374,91 @@ pub fn sweep_figure(title: &str, x_label: &str, points: &[SweepPoint]) -> Figure
     .x_scale(Scale::Log(2.0))
 }
 
-/// The report: the failure-grid model's accuracies (`train_accuracy`, `valid_accuracy`,
-/// `test_accuracy`, `misclassified`), each sweep run's training and test accuracy
-/// (`capacity_w{units}_…`, `size_n{images}_…`), and `size_gap_closed`, the train − test
-/// gap of the smallest training set minus that of the largest; with the figures and
-/// tables of every step.
-pub fn report(c: &Config, trained: &Trained, errors: &Errors, capacity: &[SweepPoint], size: &[SweepPoint]) -> Report {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
+/// A sweep point's accuracies, named after the field and the swept value:
+/// `capacity_w64_train_accuracy`, `size_n500_test_accuracy`, … .
+impl super::MetricValue for SweepPoint {
+    fn push_metrics(&self, field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("{field}{}_train_accuracy", self.value), self.train_accuracy));
+        out.push((format!("{field}{}_test_accuracy", self.value), self.test_accuracy));
+    }
+}
+
+crate::results! {
+    /// The trained model's accuracies and errors, and both sweeps.
+    pub struct Results {
+        /// Training accuracy after the last epoch (%).
+        train_accuracy: f64,
+        /// Validation accuracy after the last epoch (%).
+        valid_accuracy: f64,
+        /// Test accuracy (%).
+        test_accuracy: f64,
+        /// Test images misclassified.
+        misclassified: usize,
+        /// The capacity sweep, per width (`capacity_w…`).
+        capacity_w: Vec<SweepPoint>,
+        /// The data-size sweep, per training-set size (`size_n…`).
+        size_n: Vec<SweepPoint>,
+        /// Train − test accuracy gap at the smallest size − at the largest (points).
+        size_gap_closed: Option<f64>,
+    }
+}
+
+/// The numbers of the run, its errors and both sweeps.
+///
+/// ```no_run
+/// use tchlab::experiments::failure_cases::*;
+/// let c = Config::ci();
+/// let d = data(&c)?;
+/// let t = train(&c, &d)?;
+/// let r = results(&t, &errors(&d, &t)?, &[], &[]);
+/// assert!(r.misclassified > 0);
+/// # anyhow::Ok(())
+/// ```
+pub fn results(trained: &Trained, errors: &Errors, capacity: &[SweepPoint], size: &[SweepPoint]) -> Results {
     let last = |split: &str| 100.0 * trained.history.last(split).map(|r| r.accuracy).unwrap_or(f64::NAN);
-    report.metric("train_accuracy", last("train"));
-    report.metric("valid_accuracy", last("valid"));
-    report.metric("test_accuracy", trained.test_accuracy);
-    report.metric("misclassified", errors.interpretation.misclassified().len() as f64);
-    for p in capacity {
-        report.metric(&format!("capacity_w{}_train_accuracy", p.value), p.train_accuracy);
-        report.metric(&format!("capacity_w{}_test_accuracy", p.value), p.test_accuracy);
+    let gap = |p: &SweepPoint| p.train_accuracy - p.test_accuracy;
+    Results {
+        train_accuracy: last("train"),
+        valid_accuracy: last("valid"),
+        test_accuracy: trained.test_accuracy,
+        misclassified: errors.interpretation.misclassified().len(),
+        capacity_w: capacity.to_vec(),
+        size_n: size.to_vec(),
+        size_gap_closed: size.first().zip(size.last()).map(|(a, b)| gap(a) - gap(b)),
     }
-    for p in size {
-        report.metric(&format!("size_n{}_train_accuracy", p.value), p.train_accuracy);
-        report.metric(&format!("size_n{}_test_accuracy", p.value), p.test_accuracy);
-    }
-    if let (Some(a), Some(b)) = (size.first(), size.last()) {
-        let gap = |p: &SweepPoint| p.train_accuracy - p.test_accuracy;
-        report.metric("size_gap_closed", gap(a) - gap(b));
-    }
-    report.tables.push(("most_confused".into(), errors.most_confused.clone()));
-    report.tables.push(("top_losses".into(), errors.top_losses.clone()));
-    report.tables.push(("capacity".into(), sweep_table("hidden units", capacity)));
-    report.tables.push(("size".into(), sweep_table("training images", size)));
-    report.figures.push(("misclassified".into(), errors.grid.clone()));
-    report.figures.push(("confusion_matrix".into(), errors.confusion.clone()));
-    report.figures.push(("train_vs_valid".into(), curves(&trained.history)));
+}
+
+/// Every table and figure, as `tchlab run` saves them.
+///
+/// ```no_run
+/// use tchlab::experiments::failure_cases::*;
+/// let c = Config::ci();
+/// let d = data(&c)?;
+/// let t = train(&c, &d)?;
+/// let p = present(&c, &t, &errors(&d, &t)?, &[], &[]);
+/// assert_eq!(p.figure_names()[0], "misclassified");
+/// # anyhow::Ok(())
+/// ```
+pub fn present(
+    c: &Config,
+    trained: &Trained,
+    errors: &Errors,
+    capacity: &[SweepPoint],
+    size: &[SweepPoint],
+) -> Presentation {
     let capacity_title = format!("Capacity: one hidden ReLU layer, {} training images", c.sweep_train);
-    report.figures.push(("capacity_sweep".into(), sweep_figure(&capacity_title, "hidden units", capacity)));
     let size_title = format!("Training-set size, {} updates each ({})", c.sweep_steps, model(c).describe());
-    report.figures.push(("size_sweep".into(), sweep_figure(&size_title, "training images", size)));
-    report.histories.push(("mlp".into(), trained.history.clone()));
-    report
+    Presentation::default()
+        .table("most_confused", errors.most_confused.clone())
+        .table("top_losses", errors.top_losses.clone())
+        .table("capacity", sweep_table("hidden units", capacity))
+        .table("size", sweep_table("training images", size))
+        .figure("misclassified", errors.grid.clone())
+        .figure("confusion_matrix", errors.confusion.clone())
+        .figure("train_vs_valid", curves(&trained.history))
+        .figure("capacity_sweep", sweep_figure(&capacity_title, "hidden units", capacity))
+        .figure("size_sweep", sweep_figure(&size_title, "training images", size))
+        .history("mlp", trained.history.clone())
 }
 
 /// Every step in order: data, the failure-grid model, its errors, the capacity sweep,
@@ -424,7 +471,6 @@ pub fn run(c: &Config) -> Result<Report> {
     let errors = errors(&data, &trained)?;
     let capacity = capacity_sweep(c, &data)?;
     let size = size_sweep(c, &data)?;
-    let mut report = report(c, &trained, &errors, &capacity, &size);
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    let results = results(&trained, &errors, &capacity, &size);
+    Ok(c.report(&results, present(c, &trained, &errors, &capacity, &size), clock))
 }

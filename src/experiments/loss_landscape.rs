@@ -11,8 +11,9 @@ use std::time::Instant;
 
 use anyhow::{Result, ensure};
 
-use super::{Report, mnist_splits};
+use super::{Presentation, Report, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling};
+use crate::display::Table;
 use crate::landscape::{Grid, Plane, barrier, parameters, permuted, random_direction};
 use crate::model::{Activation, Mlp, MlpConfig};
 use crate::plot::Figure;
@@ -190,30 +191,154 @@ impl Slice {
     }
 }
 
-/// Records every slice: per model and plane the loss at the centre, the grid's minimum
-/// and its distance from the centre, the grid's maximum, the curvature ratio of the grid
-/// and of its central half, the interior local maxima and the barrier along β = 0
-/// between α = ±1; the contour plots of each plane side by side (figures `random` and
-/// `two_solutions`).
-pub fn report(c: &Config, slices: &[Slice]) -> Report {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
-    for s in slices {
-        let (min, (a, b)) = s.grid.min();
-        let key = |m: &str| format!("landscape_{}_{}_{m}", s.name, s.plane);
-        report.metric(&key("centre_loss"), s.grid.centre());
-        report.metric(&key("grid_min_loss"), min);
-        report.metric(&key("grid_min_distance"), a.hypot(b));
-        report.metric(&key("grid_max_loss"), s.grid.max());
-        report.metric(&key("curvature_ratio"), s.grid.curvature_ratio());
-        report.metric(&key("central_curvature_ratio"), s.central().curvature_ratio());
-        report.metric(&key("interior_local_maxima"), s.grid.interior_local_maxima() as f64);
-        report.metric(&key("middle_barrier"), s.middle_barrier());
+/// What one slice shows, named `landscape_mlp_random_curvature_ratio`, … .
+#[derive(Clone, Debug, PartialEq)]
+pub struct SliceShape {
+    /// `softmax` or `mlp`.
+    pub name: String,
+    /// `random` or `two_solutions`.
+    pub plane: String,
+    /// The loss at the centre.
+    pub centre_loss: f64,
+    /// The lowest loss on the grid.
+    pub grid_min_loss: f64,
+    /// Its distance from the centre.
+    pub grid_min_distance: f64,
+    /// The highest loss on the grid.
+    pub grid_max_loss: f64,
+    /// Share of grid lines that bend downwards somewhere (0 for a convex loss).
+    pub curvature_ratio: f64,
+    /// The same on the central half of the grid.
+    pub central_curvature_ratio: f64,
+    /// Interior points higher than their neighbours.
+    pub interior_local_maxima: usize,
+    /// The loss's rise above the chord between the two solutions, at the middle.
+    pub middle_barrier: f64,
+}
+
+impl SliceShape {
+    /// The numbers of `slice`.
+    ///
+    /// ```no_run
+    /// # use tchlab::experiments::loss_landscape::*;
+    /// # let c = Config::ci(); let d = data(&c)?; let m = train(&c, &d, "softmax", 1)?;
+    /// let shape = SliceShape::of(&random_slice(&c, &d, "softmax", &m)?);
+    /// assert!(shape.curvature_ratio < 1e-3);
+    /// # anyhow::Ok(())
+    /// ```
+    pub fn of(slice: &Slice) -> Self {
+        let (min, (a, b)) = slice.grid.min();
+        SliceShape {
+            name: slice.name.clone(),
+            plane: slice.plane.clone(),
+            centre_loss: slice.grid.centre(),
+            grid_min_loss: min,
+            grid_min_distance: a.hypot(b),
+            grid_max_loss: slice.grid.max(),
+            curvature_ratio: slice.grid.curvature_ratio(),
+            central_curvature_ratio: slice.central().curvature_ratio(),
+            interior_local_maxima: slice.grid.interior_local_maxima(),
+            middle_barrier: slice.middle_barrier(),
+        }
     }
-    for plane in ["random", "two_solutions"] {
-        report.figures.push((plane.into(), plane_figure(slices, plane)));
+}
+
+impl super::MetricValue for SliceShape {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        for (m, v) in [
+            ("centre_loss", self.centre_loss),
+            ("grid_min_loss", self.grid_min_loss),
+            ("grid_min_distance", self.grid_min_distance),
+            ("grid_max_loss", self.grid_max_loss),
+            ("curvature_ratio", self.curvature_ratio),
+            ("central_curvature_ratio", self.central_curvature_ratio),
+            ("interior_local_maxima", self.interior_local_maxima as f64),
+            ("middle_barrier", self.middle_barrier),
+        ] {
+            out.push((format!("landscape_{}_{}_{m}", self.name, self.plane), v));
+        }
     }
-    report
+}
+
+crate::results! {
+    /// The shape of every slice.
+    pub struct Results {
+        /// One per slice, in the order computed.
+        slices: Vec<SliceShape>,
+    }
+}
+
+impl Results {
+    /// The shape of model `name` (`softmax`, `mlp`) on `plane` (`random`,
+    /// `two_solutions`), if computed.
+    ///
+    /// ```
+    /// use tchlab::experiments::loss_landscape::Results;
+    /// assert!(Results { slices: vec![] }.slice("mlp", "random").is_none());
+    /// ```
+    pub fn slice(&self, name: &str, plane: &str) -> Option<&SliceShape> {
+        self.slices.iter().find(|s| s.name == name && s.plane == plane)
+    }
+}
+
+/// The numbers of every slice.
+///
+/// ```
+/// assert!(tchlab::experiments::loss_landscape::results(&[]).slices.is_empty());
+/// ```
+pub fn results(slices: &[Slice]) -> Results {
+    Results { slices: slices.iter().map(SliceShape::of).collect() }
+}
+
+/// Every slice's numbers as a table (losses to 4 decimals).
+///
+/// ```
+/// use tchlab::experiments::loss_landscape::{Results, shapes_table};
+/// assert!(shapes_table(&Results { slices: vec![] }).rows.is_empty());
+/// ```
+pub fn shapes_table(results: &Results) -> Table {
+    let rows = results
+        .slices
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.clone(),
+                s.plane.clone(),
+                format!("{:.4}", s.centre_loss),
+                format!("{:.4}", s.grid_min_loss),
+                format!("{:.4}", s.grid_max_loss),
+                format!("{:.4}", s.curvature_ratio),
+                format!("{:.4}", s.central_curvature_ratio),
+                s.interior_local_maxima.to_string(),
+                format!("{:.4}", s.middle_barrier),
+            ]
+        })
+        .collect();
+    let header = [
+        "model",
+        "plane",
+        "loss at centre",
+        "lowest",
+        "highest",
+        "curvature ratio",
+        "central half",
+        "local maxima",
+        "middle barrier",
+    ];
+    Table::from_rows(&header, rows)
+}
+
+/// Both planes' figures and the table of slices, as `tchlab run` saves them.
+///
+/// ```
+/// let p = tchlab::experiments::loss_landscape::present(&[]);
+/// assert_eq!(p.figure_names(), vec!["random", "two_solutions"]);
+/// ```
+pub fn present(slices: &[Slice]) -> Presentation {
+    Presentation::default()
+        .table("slices", shapes_table(&results(slices)))
+        .figure("random", plane_figure(slices, "random"))
+        .figure("two_solutions", plane_figure(slices, "two_solutions"))
 }
 
 /// The contour plots of the slices on `plane` (`random` or `two_solutions`) side by side.
@@ -235,7 +360,5 @@ pub fn run(c: &Config) -> Result<Report> {
         let second = second_solution(c, &data, name, model)?;
         slices.push(two_solution_slice(c, &data, name, model, &second)?);
     }
-    let mut report = report(c, &slices);
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(c.report(&results(&slices), present(&slices), clock))
 }

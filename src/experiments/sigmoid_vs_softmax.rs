@@ -4,14 +4,14 @@
 //!
 //! The steps, in the order [`run`] calls them (a notebook calls them one per cell):
 //! [`data`], [`model`], [`train`] with [`Loss::SigmoidMse`] and then
-//! [`Loss::CrossEntropy`], [`adam_data`], [`train_adam`], and [`report`].
+//! [`Loss::CrossEntropy`], [`adam_data`], [`train_adam`], [`results`] and [`present`].
 
 use std::time::Instant;
 
 use anyhow::Result;
 use tch::Tensor;
 
-use super::{Report, Trained, fit_and_test, mnist_splits};
+use super::{Metrics, Presentation, Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling};
 use crate::display::Table;
 use crate::model::{Activation, Init, MlpConfig};
@@ -235,64 +235,211 @@ pub fn train_adam(c: &Config, data: &AdamData) -> Result<Trained> {
     fit_and_test(&adam_model(c), c.seed, &data.train, Some(&data.valid), &data.test, tc)
 }
 
-/// Step 6: the lecture's numbers from the three trained models: metrics (RESULT lines),
-/// the table `lecture_vs_ours`, and the figures `loss_curves`, `accuracy_curves`,
-/// `minibatch_loss_ce`, `adam_validation` and `flat_gradient`.
-pub fn report(c: &Config, mse: &Trained, ce: &Trained, adam: &Trained) -> Report {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
-    for (name, t) in [("mse", mse), ("ce", ce)] {
-        report.metric(
-            &format!("{name}_first_minibatch_cost"),
-            t.history.minibatch_loss.first().copied().unwrap_or(f64::NAN),
-        );
-        for e in [1, 10, 50, 100] {
-            if let Some(r) = t.history.at("train", e) {
-                report.metric(&format!("{name}_train_cost_epoch{e}"), r.loss);
-            }
+/// One loss's run in the lecture's numbers, named after its field (`mse_…`, `ce_…`):
+/// `first_minibatch_cost`, `train_cost_epoch1` (10, 50, 100), `train_accuracy`,
+/// `test_accuracy`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossRun {
+    /// Cost of the first minibatch (before any update).
+    pub first_minibatch_cost: f64,
+    /// Training cost after the epochs the lecture prints (1, 10, 50, 100), those run.
+    pub train_cost: Vec<(usize, f64)>,
+    /// Training accuracy after the last epoch (%).
+    pub train_accuracy: f64,
+    /// Test accuracy (%).
+    pub test_accuracy: f64,
+}
+
+impl LossRun {
+    /// The numbers of `run`.
+    fn of(run: &Trained) -> Self {
+        let h = &run.history;
+        LossRun {
+            first_minibatch_cost: h.minibatch_loss.first().copied().unwrap_or(f64::NAN),
+            train_cost: [1, 10, 50, 100].iter().filter_map(|&e| h.at("train", e).map(|r| (e, r.loss))).collect(),
+            train_accuracy: 100.0 * h.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN),
+            test_accuracy: run.test_accuracy,
         }
-        let train_acc = 100.0 * t.history.last("train").map(|r| r.accuracy).unwrap_or(f64::NAN);
-        report.metric(&format!("{name}_train_accuracy"), train_acc);
-        report.metric(&format!("{name}_test_accuracy"), t.test_accuracy);
-        report.histories.push((name.to_string(), t.history.clone()));
     }
+
+    /// The training cost after `epoch`, if the lecture prints it and the run got there.
+    ///
+    /// ```
+    /// use tchlab::experiments::sigmoid_vs_softmax::LossRun;
+    /// let r = LossRun { first_minibatch_cost: 2.5, train_cost: vec![(1, 0.5)], train_accuracy: 90.0, test_accuracy: 90.0 };
+    /// assert_eq!((r.train_cost_at(1), r.train_cost_at(10)), (Some(0.5), None));
+    /// ```
+    pub fn train_cost_at(&self, epoch: usize) -> Option<f64> {
+        self.train_cost.iter().find(|(e, _)| *e == epoch).map(|(_, v)| *v)
+    }
+}
+
+impl super::MetricValue for LossRun {
+    fn push_metrics(&self, field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("{field}_first_minibatch_cost"), self.first_minibatch_cost));
+        for (e, v) in &self.train_cost {
+            out.push((format!("{field}_train_cost_epoch{e}"), *v));
+        }
+        out.push((format!("{field}_train_accuracy"), self.train_accuracy));
+        out.push((format!("{field}_test_accuracy"), self.test_accuracy));
+    }
+}
+
+/// Each loss's gradient with respect to the true class's logit when that class gets
+/// probability 1e-5, named `grad_true_logit_mse_p1e-5` and `grad_true_logit_ce_p1e-5`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FlatGradient {
+    /// Sigmoid + MSE: about 0 (flat when very wrong).
+    pub mse: f64,
+    /// Softmax + cross-entropy: about −1.
+    pub ce: f64,
+}
+
+impl super::MetricValue for FlatGradient {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        out.push(("grad_true_logit_mse_p1e-5".into(), self.mse));
+        out.push(("grad_true_logit_ce_p1e-5".into(), self.ce));
+    }
+}
+
+crate::results! {
+    /// The lecture's numbers, ours.
+    pub struct Results {
+        /// Sigmoid + MSE.
+        mse: LossRun,
+        /// Softmax + cross-entropy.
+        ce: LossRun,
+        /// The Adam run: validation accuracy after epoch 1 (%).
+        adam_valid_accuracy_epoch1: f64,
+        /// … after the last epoch (%).
+        adam_valid_accuracy_last: f64,
+        /// … its test accuracy (%).
+        adam_test_accuracy: f64,
+        /// Both losses' gradients at p = 1e-5.
+        flat_gradient: FlatGradient,
+    }
+}
+
+/// Step 6: the lecture's numbers from the three trained models.
+///
+/// ```no_run
+/// use tchlab::experiments::sigmoid_vs_softmax::*;
+/// let c = Config { epochs: 1, adam_epochs: 1, ..Config::lecture() };
+/// let d = data(&c)?;
+/// let (mse, ce) = (train(&c, &d, tchlab::train::Loss::SigmoidMse)?, train(&c, &d, tchlab::train::Loss::CrossEntropy)?);
+/// let r = results(&mse, &ce, &train_adam(&c, &adam_data(&c)?)?);
+/// assert!(r.ce.test_accuracy > r.mse.test_accuracy);
+/// # anyhow::Ok(())
+/// ```
+pub fn results(mse: &Trained, ce: &Trained, adam: &Trained) -> Results {
     let valid_acc = |e: Option<&crate::train::EpochRecord>| 100.0 * e.map(|r| r.accuracy).unwrap_or(f64::NAN);
-    report.metric("adam_valid_accuracy_epoch1", valid_acc(adam.history.at("valid", 1)));
-    report.metric("adam_valid_accuracy_last", valid_acc(adam.history.last("valid")));
-    report.metric("adam_test_accuracy", adam.test_accuracy);
-    report.histories.push(("adam".to_string(), adam.history.clone()));
-    flat_gradient(&mut report);
+    let (mse_g, ce_g) = gradient_at(1e-5);
+    Results {
+        mse: LossRun::of(mse),
+        ce: LossRun::of(ce),
+        adam_valid_accuracy_epoch1: valid_acc(adam.history.at("valid", 1)),
+        adam_valid_accuracy_last: valid_acc(adam.history.last("valid")),
+        adam_test_accuracy: adam.test_accuracy,
+        flat_gradient: FlatGradient { mse: mse_g, ce: ce_g },
+    }
+}
+
+/// The lecture's numbers beside ours, to the lecture's decimals.
+///
+/// ```no_run
+/// # use tchlab::experiments::sigmoid_vs_softmax::*;
+/// # let c = Config { epochs: 1, adam_epochs: 1, ..Config::lecture() };
+/// # let d = data(&c)?;
+/// # let (mse, ce) = (train(&c, &d, tchlab::train::Loss::SigmoidMse)?, train(&c, &d, tchlab::train::Loss::CrossEntropy)?);
+/// let table = lecture_table(&results(&mse, &ce, &train_adam(&c, &adam_data(&c)?)?));
+/// assert_eq!(table.columns[1], "lecture");
+/// # anyhow::Ok(())
+/// ```
+pub fn lecture_table(results: &Results) -> Table {
     let mut rows: Vec<Vec<String>> = LECTURE
         .iter()
         .filter_map(|(label, lecture, key)| {
             let digits = if lecture.contains('.') { lecture.len() - lecture.find('.')? - 1 } else { 0 };
-            report.get(key).map(|v| vec![label.to_string(), lecture.to_string(), format!("{v:.digits$}")])
+            results.metric(key).map(|v| vec![label.to_string(), lecture.to_string(), format!("{v:.digits$}")])
         })
         .collect();
-    rows.push(vec!["Adam: test accuracy (%)".into(), LECTURE_ADAM_TEST.into(), format!("{:.2}", adam.test_accuracy)]);
-    report.tables.push(("lecture_vs_ours".into(), Table::from_rows(&["", "lecture", "tchlab"], rows)));
-    let runs = [("sigmoid+MSE", &mse.history), ("softmax+CE", &ce.history)];
-    report.figures.push(("loss_curves".into(), Figure::curves("Training loss per epoch", &runs, "loss")));
-    report.figures.push(("accuracy_curves".into(), Figure::curves("Training accuracy per epoch", &runs, "accuracy")));
-    report.figures.push(("minibatch_loss_ce".into(), Figure::minibatch_loss(&ce.history, 100)));
-    report.figures.push((
-        "adam_validation".into(),
-        Figure::curves("Adam, 784-100 (sigmoid)-10: accuracy per epoch", &[("Adam", &adam.history)], "accuracy"),
-    ));
-    report.figures.push(("flat_gradient".into(), flat_gradient_figure()));
-    report
+    rows.push(vec![
+        "Adam: test accuracy (%)".into(),
+        LECTURE_ADAM_TEST.into(),
+        format!("{:.2}", results.adam_test_accuracy),
+    ]);
+    Table::from_rows(&["", "lecture", "tchlab"], rows)
 }
 
-/// Records the gradients of both losses at p = 1e-5 (the flat-gradient problem).
-fn flat_gradient(report: &mut Report) {
-    let (mse_g, ce_g) = gradient_at(1e-5);
-    report.metric("grad_true_logit_mse_p1e-5", mse_g);
-    report.metric("grad_true_logit_ce_p1e-5", ce_g);
+/// Training loss per epoch of both losses.
+///
+/// ```no_run
+/// # use tchlab::experiments::sigmoid_vs_softmax::*;
+/// # let c = Config { epochs: 1, ..Config::lecture() }; let d = data(&c)?;
+/// let figure = loss_figure(&train(&c, &d, tchlab::train::Loss::SigmoidMse)?, &train(&c, &d, tchlab::train::Loss::CrossEntropy)?);
+/// # anyhow::Ok(())
+/// ```
+pub fn loss_figure(mse: &Trained, ce: &Trained) -> Figure {
+    Figure::curves("Training loss per epoch", &[("sigmoid+MSE", &mse.history), ("softmax+CE", &ce.history)], "loss")
+}
+
+/// Training accuracy per epoch of both losses.
+///
+/// ```no_run
+/// # use tchlab::experiments::sigmoid_vs_softmax::*;
+/// # let c = Config { epochs: 1, ..Config::lecture() }; let d = data(&c)?;
+/// let figure = accuracy_figure(&train(&c, &d, tchlab::train::Loss::SigmoidMse)?, &train(&c, &d, tchlab::train::Loss::CrossEntropy)?);
+/// # anyhow::Ok(())
+/// ```
+pub fn accuracy_figure(mse: &Trained, ce: &Trained) -> Figure {
+    let runs = [("sigmoid+MSE", &mse.history), ("softmax+CE", &ce.history)];
+    Figure::curves("Training accuracy per epoch", &runs, "accuracy")
+}
+
+/// The Adam run's accuracy per epoch, training and validation.
+///
+/// ```no_run
+/// # use tchlab::experiments::sigmoid_vs_softmax::*;
+/// # let c = Config { adam_epochs: 1, ..Config::lecture() };
+/// let figure = adam_figure(&train_adam(&c, &adam_data(&c)?)?);
+/// # anyhow::Ok(())
+/// ```
+pub fn adam_figure(adam: &Trained) -> Figure {
+    Figure::curves("Adam, 784-100 (sigmoid)-10: accuracy per epoch", &[("Adam", &adam.history)], "accuracy")
+}
+
+/// Step 7: every figure, the table and the histories, as `tchlab run` saves them.
+///
+/// ```no_run
+/// # use tchlab::experiments::sigmoid_vs_softmax::*;
+/// # let c = Config { epochs: 1, adam_epochs: 1, ..Config::lecture() };
+/// # let d = data(&c)?;
+/// # let (mse, ce) = (train(&c, &d, tchlab::train::Loss::SigmoidMse)?, train(&c, &d, tchlab::train::Loss::CrossEntropy)?);
+/// let adam = train_adam(&c, &adam_data(&c)?)?;
+/// let p = present(&mse, &ce, &adam, &results(&mse, &ce, &adam));
+/// assert_eq!(p.figure_names()[0], "loss_curves");
+/// # anyhow::Ok(())
+/// ```
+pub fn present(mse: &Trained, ce: &Trained, adam: &Trained, results: &Results) -> Presentation {
+    Presentation::default()
+        .history("mse", mse.history.clone())
+        .history("ce", ce.history.clone())
+        .history("adam", adam.history.clone())
+        .table("lecture_vs_ours", lecture_table(results))
+        .figure("loss_curves", loss_figure(mse, ce))
+        .figure("accuracy_curves", accuracy_figure(mse, ce))
+        .figure("minibatch_loss_ce", Figure::minibatch_loss(&ce.history, 100))
+        .figure("adam_validation", adam_figure(adam))
+        .figure("flat_gradient", flat_gradient_figure())
 }
 
 /// |∂loss/∂z_true| of both losses for p from 1e-5 to 10^-0.5 (at p = 1 both gradients
 /// are 0, which a log axis cannot show).
-fn flat_gradient_figure() -> Figure {
+///
+/// ```
+/// let figure = tchlab::experiments::sigmoid_vs_softmax::flat_gradient_figure();
+/// ```
+pub fn flat_gradient_figure() -> Figure {
     let grads: Vec<(f64, f64, f64)> = (0..10)
         .map(|k| 10f64.powf(-5.0 + 0.5 * k as f64))
         .map(|p| {
@@ -320,7 +467,6 @@ pub fn run(c: &Config) -> Result<Report> {
     let mse = train(c, &sgd_data, Loss::SigmoidMse)?;
     let ce = train(c, &sgd_data, Loss::CrossEntropy)?;
     let adam = train_adam(c, &adam_data(c)?)?;
-    let mut report = report(c, &mse, &ce, &adam);
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    let results = results(&mse, &ce, &adam);
+    Ok(c.report(&results, present(&mse, &ce, &adam, &results), clock))
 }

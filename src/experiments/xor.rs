@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 
-use super::Report;
+use super::{Presentation, Report};
 use crate::data::{DataLoader, Dataset, NumericCsv, Xor};
 use crate::display::Table;
 use crate::metrics::decision_grid;
@@ -196,34 +196,96 @@ pub fn cost_figure(c: &Config, runs: &[Run]) -> Figure {
     Figure::lines("XOR: cost per epoch", "epoch", "cross-entropy", curves)
 }
 
-/// Records per run its first and final cost and training accuracy; for the linear run
-/// the spread (max − min) of its costs from epoch 7 on (the lecture: 0.6927 throughout),
-/// for the ReLU run the number of epochs whose cost rose (the lecture: falling steadily);
-/// the cost figure, the cost table and the decision regions.
-pub fn report(c: &Config, data: &Data, runs: Vec<Run>) -> Result<Report> {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
-    let mut regions = Vec::new();
-    for run in &runs {
-        let costs = run.costs();
-        let name = &run.name;
-        report.metric(&format!("{name}_first_cost"), costs.first().copied().unwrap_or(f64::NAN));
-        report.metric(&format!("{name}_final_cost"), costs.last().copied().unwrap_or(f64::NAN));
-        report.metric(&format!("{name}_train_accuracy"), run.train_accuracy());
-        if name == "linear" {
-            let tail = costs.get(LECTURE_LINEAR_COSTS.len()..).unwrap_or(&[]);
-            let (lo, hi) = tail.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-            report.metric("linear_plateau_spread", hi - lo);
-        } else {
-            report.metric(&format!("{name}_cost_rises"), costs.windows(2).filter(|w| w[1] > w[0]).count() as f64);
-        }
-        regions.push(run.regions(c, data)?);
+/// One network's costs, named after its field: `linear_first_cost`, `linear_final_cost`,
+/// `linear_train_accuracy` (and `relu_…`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CostOutcome {
+    /// Cost after the first epoch.
+    pub first_cost: f64,
+    /// Cost after the last epoch.
+    pub final_cost: f64,
+    /// Training accuracy at the end (%).
+    pub train_accuracy: f64,
+}
+
+impl super::MetricValue for CostOutcome {
+    fn push_metrics(&self, field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("{field}_first_cost"), self.first_cost));
+        out.push((format!("{field}_final_cost"), self.final_cost));
+        out.push((format!("{field}_train_accuracy"), self.train_accuracy));
     }
-    report.figures.push(("loss".into(), cost_figure(c, &runs)));
-    report.figures.push(("decision_regions".into(), Figure::row(regions)));
-    report.tables.push(("costs".into(), cost_table(&runs)));
-    report.histories = runs.into_iter().map(|r| (r.name, r.history)).collect();
-    Ok(report)
+}
+
+crate::results! {
+    /// The lecture's two runs in numbers: the linear network stalls, the ReLU one learns.
+    pub struct Results {
+        /// The network without a non-linearity.
+        linear: CostOutcome,
+        /// Highest − lowest cost of the linear network after the lecture's printed epochs.
+        linear_plateau_spread: f64,
+        /// The network with a ReLU hidden layer.
+        relu: CostOutcome,
+        /// Epochs in which the ReLU network's cost rose.
+        relu_cost_rises: usize,
+    }
+}
+
+/// The run called `name` (`linear` or `relu`).
+fn run_named<'a>(runs: &'a [Run], name: &str) -> Result<&'a Run> {
+    runs.iter().find(|r| r.name == name).ok_or_else(|| anyhow::anyhow!("no `{name}` run: train it with xor::train"))
+}
+
+/// The numbers of both runs.
+///
+/// ```no_run
+/// use tchlab::experiments::xor::{Config, data, results, train};
+/// let c = Config::lecture();
+/// let d = data(&c)?;
+/// let r = results(&[train(&c, &d, "linear")?, train(&c, &d, "relu")?])?;
+/// assert!(r.relu.final_cost < r.linear.final_cost);
+/// # anyhow::Ok(())
+/// ```
+pub fn results(runs: &[Run]) -> Result<Results> {
+    let outcome = |run: &Run| {
+        let costs = run.costs();
+        CostOutcome {
+            first_cost: costs.first().copied().unwrap_or(f64::NAN),
+            final_cost: costs.last().copied().unwrap_or(f64::NAN),
+            train_accuracy: run.train_accuracy(),
+        }
+    };
+    let (linear, relu) = (run_named(runs, "linear")?, run_named(runs, "relu")?);
+    let costs = linear.costs();
+    let tail = costs.get(LECTURE_LINEAR_COSTS.len()..).unwrap_or(&[]);
+    let (lo, hi) = tail.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    Ok(Results {
+        linear: outcome(linear),
+        linear_plateau_spread: hi - lo,
+        relu: outcome(relu),
+        relu_cost_rises: relu.costs().windows(2).filter(|w| w[1] > w[0]).count(),
+    })
+}
+
+/// The cost figure, the decision regions and the cost table, as `tchlab run` saves them.
+///
+/// ```no_run
+/// use tchlab::experiments::xor::{Config, data, present, train};
+/// let c = Config::lecture();
+/// let d = data(&c)?;
+/// let p = present(&c, &d, &[train(&c, &d, "linear")?])?;
+/// assert_eq!(p.figure_names(), vec!["loss", "decision_regions"]);
+/// # anyhow::Ok(())
+/// ```
+pub fn present(c: &Config, data: &Data, runs: &[Run]) -> Result<Presentation> {
+    let regions = runs.iter().map(|run| run.regions(c, data)).collect::<Result<Vec<_>>>()?;
+    let mut p = Presentation::default()
+        .figure("loss", cost_figure(c, runs))
+        .figure("decision_regions", Figure::row(regions))
+        .table("costs", cost_table(runs));
+    for run in runs {
+        p = p.history(&run.name, run.history.clone());
+    }
+    Ok(p)
 }
 
 /// Trains the linear and the ReLU model and draws their losses and decision regions:
@@ -232,7 +294,5 @@ pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let data = data(c)?;
     let runs = vec![train(c, &data, "linear")?, train(c, &data, "relu")?];
-    let mut report = report(c, &data, runs)?;
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(c.report(&results(&runs)?, present(c, &data, &runs)?, clock))
 }
