@@ -285,7 +285,7 @@ pub fn present(data: &Data, trained: &TrainedCnn, interp: &Interpretation, photo
         .history("cnn", trained.history.clone())
 }
 
-/// Every step in order: data, training, evaluation, the test photos, the report.
+/// Every step in order: data, training, evaluation, the test photos, the results.
 pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let data = data(c)?;

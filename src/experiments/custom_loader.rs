@@ -219,7 +219,7 @@ pub fn present(c: &Config, layout: &[CsvImageDataset; 3], trained: &Trained) -> 
         .history("mlp", history.clone()))
 }
 
-/// The whole experiment: the layout (written when missing), the training, the report.
+/// The whole experiment: the layout (written when missing), the training, the results.
 pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let layout = open_layout(&c.folder())?;

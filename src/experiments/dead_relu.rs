@@ -5,7 +5,7 @@
 //! The steps, in the order [`run`] calls them (a notebook calls them one per cell):
 //! [`data`]; [`dying`] at each of `dying_lrs`; [`train`] of [`model`] for ReLU with the
 //! default init, then with the bias shift, then each of `activations` with the shift;
-//! and [`report`].
+//! [`results`] and [`present`].
 
 use std::time::Instant;
 
@@ -13,7 +13,7 @@ use anyhow::Result;
 
 use tch::Tensor;
 
-use super::{List, Report, mnist_splits};
+use super::{List, Presentation, Report, mnist_splits};
 use crate::data::{DataLoader, Dataset, MnistKind, Scaling};
 use crate::display::Table;
 use crate::model::{Activation, Init, Mlp, MlpConfig};
@@ -218,53 +218,155 @@ pub fn train(c: &Config, data: &Data, model: &MlpConfig) -> Result<Run> {
     })
 }
 
-/// Step 5: the metrics (RESULT lines), the table `dead_units`, and the figures
-/// `dying_while_training`, `dead_fraction` (one panel per run) and `accuracy`.
-pub fn report(c: &Config, dying: &[Dying], runs: &[&Run]) -> Report {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
-    let mut largest_rise = f64::NAN;
-    for d in dying {
-        let Some(after) = d.dead_per_epoch.as_ref().map(|v| v.last().copied().unwrap_or(f64::NAN)) else {
-            report.metric(&format!("lr{}_diverged", d.lr), 1.0);
-            continue;
-        };
-        report.metric(&format!("lr{}_dead_at_init", d.lr), d.dead_at_init);
-        report.metric(&format!("lr{}_dead_after_training", d.lr), after);
-        largest_rise = largest_rise.max(after - d.dead_at_init);
-    }
-    // The most any learning rate raised the dead fraction (percentage points).
-    report.metric("largest_dead_rise", largest_rise);
-    report.figures.push(("dying_while_training".into(), dying_figure(dying)));
-    let percents = |v: &[f64]| v.iter().map(|f| format!("{:.0}%", 100.0 * f)).collect::<Vec<_>>().join(" / ");
-    let mut rows = Vec::new();
-    for r in runs {
-        report.metric(&format!("{}_test_accuracy", r.key), r.test_accuracy);
-        let last = r.history.series.get("dead_fraction").and_then(|v| v.last().cloned()).unwrap_or_default();
-        for (l, f) in last.iter().enumerate() {
-            report.metric(&format!("{}_dead_layer{}", r.key, l + 1), 100.0 * f);
+/// One learning rate's dying units, named `lr0.1_dead_at_init`, `lr0.1_dead_after_training`,
+/// or `lr2_diverged` (= 1) when the loss diverged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DyingOutcome {
+    /// The learning rate.
+    pub lr: f64,
+    /// Dead units at initialisation (%).
+    pub dead_at_init: f64,
+    /// Dead units after the last epoch (%), `None` when the loss diverged.
+    pub dead_after_training: Option<f64>,
+}
+
+impl super::MetricValue for DyingOutcome {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        let lr = self.lr;
+        match self.dead_after_training {
+            None => out.push((format!("lr{lr}_diverged"), 1.0)),
+            Some(after) => {
+                out.push((format!("lr{lr}_dead_at_init"), self.dead_at_init));
+                out.push((format!("lr{lr}_dead_after_training"), after));
+            }
         }
-        report.metric(&format!("{}_weight_change_layer1", r.key), r.weight_change);
-        rows.push(vec![
-            r.name.clone(),
-            percents(&r.dead_at_init),
-            percents(&last),
-            format!("{:.2e}", r.weight_change),
-            format!("{:.2}", r.test_accuracy),
-        ]);
     }
-    report.tables.push((
-        "dead_units".into(),
-        Table::from_rows(
-            &["run", "dead at init (layers)", "dead after training", "‖W₁ − W₁⁽⁰⁾‖ / ‖W₁⁽⁰⁾‖", "test acc (%)"],
-            rows,
-        ),
-    ));
-    report.figures.push(("dead_fraction".into(), dead_fraction_figure(runs)));
+}
+
+/// One trained network's outcome, named after its key: `relu_shifted_test_accuracy`,
+/// `relu_shifted_dead_layer1`, …, `relu_shifted_weight_change_layer1`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutcome {
+    /// The run's key, e.g. `relu_shifted`.
+    pub key: String,
+    /// Test accuracy (%).
+    pub test_accuracy: f64,
+    /// Dead units per hidden layer after training (%).
+    pub dead_layer: Vec<f64>,
+    /// ‖W₁ − W₁⁽⁰⁾‖ / ‖W₁⁽⁰⁾‖.
+    pub weight_change_layer1: f64,
+}
+
+impl super::MetricValue for RunOutcome {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("{}_test_accuracy", self.key), self.test_accuracy));
+        for (l, d) in self.dead_layer.iter().enumerate() {
+            out.push((format!("{}_dead_layer{}", self.key, l + 1), *d));
+        }
+        out.push((format!("{}_weight_change_layer1", self.key), self.weight_change_layer1));
+    }
+}
+
+crate::results! {
+    /// Units that die while training, and the networks that keep or lose them.
+    pub struct Results {
+        /// Per learning rate of the dying runs.
+        dying: Vec<DyingOutcome>,
+        /// The most any learning rate raised the dead fraction (percentage points).
+        largest_dead_rise: f64,
+        /// Per trained network.
+        runs: Vec<RunOutcome>,
+    }
+}
+
+/// The dead fraction per layer after a run's last epoch.
+fn dead_after(run: &Run) -> Vec<f64> {
+    run.history.series.get("dead_fraction").and_then(|v| v.last().cloned()).unwrap_or_default()
+}
+
+/// The numbers of the dying runs and the trained networks.
+///
+/// ```
+/// use tchlab::experiments::dead_relu::{Dying, results};
+/// let r = results(&[Dying { lr: 2.0, dead_at_init: 1.0, dead_per_epoch: None }], &[]);
+/// assert_eq!(r.dying[0].dead_after_training, None);
+/// ```
+pub fn results(dying: &[Dying], runs: &[&Run]) -> Results {
+    let dying: Vec<DyingOutcome> = dying
+        .iter()
+        .map(|d| DyingOutcome {
+            lr: d.lr,
+            dead_at_init: d.dead_at_init,
+            dead_after_training: d.dead_per_epoch.as_ref().map(|v| v.last().copied().unwrap_or(f64::NAN)),
+        })
+        .collect();
+    let rises = dying.iter().filter_map(|d| d.dead_after_training.map(|a| a - d.dead_at_init));
+    Results {
+        largest_dead_rise: rises.fold(f64::NAN, f64::max),
+        dying,
+        runs: runs
+            .iter()
+            .map(|r| RunOutcome {
+                key: r.key.clone(),
+                test_accuracy: r.test_accuracy,
+                dead_layer: dead_after(r).iter().map(|f| 100.0 * f).collect(),
+                weight_change_layer1: r.weight_change,
+            })
+            .collect(),
+    }
+}
+
+/// Dead units per layer at init and after training, weight change and test accuracy.
+///
+/// ```
+/// assert!(tchlab::experiments::dead_relu::dead_units_table(&[]).rows.is_empty());
+/// ```
+pub fn dead_units_table(runs: &[&Run]) -> Table {
+    let percents = |v: &[f64]| v.iter().map(|f| format!("{:.0}%", 100.0 * f)).collect::<Vec<_>>().join(" / ");
+    let rows = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                percents(&r.dead_at_init),
+                percents(&dead_after(r)),
+                format!("{:.2e}", r.weight_change),
+                format!("{:.2}", r.test_accuracy),
+            ]
+        })
+        .collect();
+    Table::from_rows(
+        &["run", "dead at init (layers)", "dead after training", "‖W₁ − W₁⁽⁰⁾‖ / ‖W₁⁽⁰⁾‖", "test acc (%)"],
+        rows,
+    )
+}
+
+/// Training accuracy per epoch of every run.
+///
+/// ```
+/// let figure = tchlab::experiments::dead_relu::accuracy_figure(&[]);
+/// ```
+pub fn accuracy_figure(runs: &[&Run]) -> Figure {
     let refs: Vec<(&str, &History)> = runs.iter().map(|r| (r.name.as_str(), &r.history)).collect();
-    report.figures.push(("accuracy".into(), Figure::curves("Training accuracy", &refs, "accuracy")));
-    report.histories = runs.iter().map(|r| (r.name.clone(), r.history.clone())).collect();
-    report
+    Figure::curves("Training accuracy", &refs, "accuracy")
+}
+
+/// Every figure, the table and the histories, as `tchlab run` saves them.
+///
+/// ```
+/// let p = tchlab::experiments::dead_relu::present(&[], &[]);
+/// assert_eq!(p.figure_names(), vec!["dying_while_training", "dead_fraction", "accuracy"]);
+/// ```
+pub fn present(dying: &[Dying], runs: &[&Run]) -> Presentation {
+    let mut p = Presentation::default()
+        .figure("dying_while_training", dying_figure(dying))
+        .table("dead_units", dead_units_table(runs))
+        .figure("dead_fraction", dead_fraction_figure(runs))
+        .figure("accuracy", accuracy_figure(runs));
+    for r in runs {
+        p = p.history(&r.name, r.history.clone());
+    }
+    p
 }
 
 /// The dead fraction (mean over the hidden layers) at init and after every epoch of the
@@ -300,7 +402,8 @@ pub fn dead_fraction_figure(runs: &[&Run]) -> Figure {
 }
 
 /// Runs every step in order: the learning rates of `dying_lrs`, ReLU with the default
-/// init and with the bias shift, each of `activations` with the shift, and the report.
+/// init and with the bias shift, each of `activations` with the shift, the results and
+/// what `tchlab run` saves.
 pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let d = data(c)?;
@@ -312,7 +415,6 @@ pub fn run(c: &Config) -> Result<Report> {
     for &a in &c.activations.0 {
         runs.push(train(c, &d, &model(c, a, Some(c.bias_shift)))?);
     }
-    let mut report = report(c, &dying, &runs.iter().collect::<Vec<_>>());
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    let runs: Vec<&Run> = runs.iter().collect();
+    Ok(c.report(&results(&dying, &runs), present(&dying, &runs), clock))
 }

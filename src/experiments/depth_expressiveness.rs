@@ -6,14 +6,14 @@
 //! with its weights set by hand), [`shallow_fit`] (one hidden layer with evenly spaced
 //! kinks, its output layer fitted by least squares: the best such a net does), [`train`]
 //! (the deep shape and the equal-budget shallow shape trained by Adam from random starts),
-//! [`results`] (pieces and errors, typed), [`report`] (names, figures, a table), [`run`].
+//! [`results`] (pieces and errors, typed), [`present`] (figures, a table), [`run`].
 
 use std::time::Instant;
 
 use anyhow::{Result, ensure};
 use tch::{Kind, Tensor};
 
-use super::{List, Report, settings};
+use super::{List, Presentation, Report, settings};
 use crate::display::Table;
 use crate::model::{Activation, Mlp, MlpConfig, MlpEnsemble, Network};
 use crate::plot::{Figure, Scale, Series, Style};
@@ -344,7 +344,25 @@ pub fn results(c: &Config, data: &Data, exact: &Mlp, deep: &Trained, equal: &Tra
 
 /// Two panels on the grid: the sawtooth with the exact deep net; the sawtooth with the
 /// least-squares net of the deep net's budget and the best trained net of each shape.
-fn fit_figure(c: &Config, data: &Data, exact: &Mlp, deep: &Trained, equal: &Trained, r: &Results) -> Result<Figure> {
+///
+/// ```no_run
+/// use tchlab::experiments::depth_expressiveness::*;
+/// let c = Config::ci();
+/// let d = data(&c)?;
+/// let exact = exact_deep(&c)?;
+/// let (deep, equal) = (train(&c, &d, &deep_shape(&c))?, train(&c, &d, &equal_budget_shape(&c))?);
+/// let r = results(&c, &d, &exact, &deep, &equal)?;
+/// let figure = fit_figure(&c, &d, &exact, &deep, &equal, &r)?;
+/// # anyhow::Ok(())
+/// ```
+pub fn fit_figure(
+    c: &Config,
+    data: &Data,
+    exact: &Mlp,
+    deep: &Trained,
+    equal: &Trained,
+    r: &Results,
+) -> Result<Figure> {
     let g = grid();
     let xs: Vec<f64> = Vec::try_from(g.reshape([-1]))?;
     let curve = |ys: Tensor| -> Result<Vec<(f64, f64)>> {
@@ -391,7 +409,18 @@ fn fit_figure(c: &Config, data: &Data, exact: &Mlp, deep: &Trained, equal: &Trai
 }
 
 /// Every net: its shape, parameters, squared error and pieces (the trained ones per seed).
-fn shapes_table(c: &Config, r: &Results) -> Table {
+///
+/// ```no_run
+/// use tchlab::experiments::depth_expressiveness::*;
+/// let c = Config::ci();
+/// let d = data(&c)?;
+/// let exact = exact_deep(&c)?;
+/// let (deep, equal) = (train(&c, &d, &deep_shape(&c))?, train(&c, &d, &equal_budget_shape(&c))?);
+/// let r = results(&c, &d, &exact, &deep, &equal)?;
+/// assert!(!shapes_table(&c, &r).rows.is_empty());
+/// # anyhow::Ok(())
+/// ```
+pub fn shapes_table(c: &Config, r: &Results) -> Table {
     let row = |what: String, parameters: i64, fits: &[Fit]| {
         let mse: Vec<String> = fits.iter().map(|f| format!("{:.1e}", f.mse)).collect();
         let pieces: Vec<String> = fits.iter().map(|f| f.pieces.to_string()).collect();
@@ -410,7 +439,18 @@ fn shapes_table(c: &Config, r: &Results) -> Table {
 
 /// Pieces and squared error against parameters: the least-squares one-layer nets as lines,
 /// the deep nets as points.
-fn pieces_figure(r: &Results) -> Figure {
+///
+/// ```no_run
+/// use tchlab::experiments::depth_expressiveness::*;
+/// let c = Config::ci();
+/// let d = data(&c)?;
+/// let exact = exact_deep(&c)?;
+/// let (deep, equal) = (train(&c, &d, &deep_shape(&c))?, train(&c, &d, &equal_budget_shape(&c))?);
+/// let r = results(&c, &d, &exact, &deep, &equal)?;
+/// let figure = pieces_figure(&r);
+/// # anyhow::Ok(())
+/// ```
+pub fn pieces_figure(r: &Results) -> Figure {
     let mut shallow: Vec<ShallowResults> = r.shallow.iter().copied().chain([r.equal_budget]).collect();
     shallow.sort_by_key(|s| s.parameters);
     shallow.dedup_by_key(|s| s.parameters);
@@ -445,39 +485,63 @@ fn pieces_figure(r: &Results) -> Figure {
     ])
 }
 
-/// Step 6: the results under the names the notebook runner and `tchlab run` use, with a
-/// table of every net and two figures (the fits; pieces and error against parameters).
-pub fn report(c: &Config, data: &Data, exact: &Mlp, deep: &Trained, equal: &Trained, r: &Results) -> Result<Report> {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
-    report.metric("target_pieces", r.target_pieces as f64);
-    report.metric("exact_pieces", r.exact.pieces as f64);
-    report.metric("exact_mse", r.exact.mse);
-    report.metric("deep_parameters", r.deep_parameters as f64);
-    report.metric("equal_budget_width", r.equal_budget.width as f64);
-    report.metric("equal_budget_parameters", r.equal_budget.parameters as f64);
-    report.metric("equal_budget_mse", r.equal_budget.fit.mse);
-    report.metric("equal_budget_pieces", r.equal_budget.fit.pieces as f64);
-    for s in &r.shallow {
-        report.metric(&format!("shallow_w{}_mse", s.width), s.fit.mse);
-        report.metric(&format!("shallow_w{}_pieces", s.width), s.fit.pieces as f64);
+/// The results as named numbers (the names `targets.json` and `summary.json` use).
+impl super::Metrics for Results {
+    fn metrics(&self) -> Vec<(String, f64)> {
+        let mut out = vec![
+            ("target_pieces".to_string(), self.target_pieces as f64),
+            ("exact_pieces".to_string(), self.exact.pieces as f64),
+            ("exact_mse".to_string(), self.exact.mse),
+            ("deep_parameters".to_string(), self.deep_parameters as f64),
+            ("equal_budget_width".to_string(), self.equal_budget.width as f64),
+            ("equal_budget_parameters".to_string(), self.equal_budget.parameters as f64),
+            ("equal_budget_mse".to_string(), self.equal_budget.fit.mse),
+            ("equal_budget_pieces".to_string(), self.equal_budget.fit.pieces as f64),
+        ];
+        for s in &self.shallow {
+            out.push((format!("shallow_w{}_mse", s.width), s.fit.mse));
+            out.push((format!("shallow_w{}_pieces", s.width), s.fit.pieces as f64));
+        }
+        if let Some(s) = self.shallow.iter().find(|s| s.fit.mse < 1e-9) {
+            out.push(("shallow_exact_width".into(), s.width as f64));
+            out.push(("shallow_exact_parameters".into(), s.parameters as f64));
+        }
+        for (name, s) in [("deep_trained", &self.deep_trained), ("equal_budget_trained", &self.equal_budget_trained)] {
+            out.push((format!("{name}_best_mse"), s.best().1.mse));
+            out.push((format!("{name}_best_pieces"), s.best().1.pieces as f64));
+        }
+        out
     }
-    if let Some(s) = r.shallow.iter().find(|s| s.fit.mse < 1e-9) {
-        report.metric("shallow_exact_width", s.width as f64);
-        report.metric("shallow_exact_parameters", s.parameters as f64);
-    }
-    for (name, s) in [("deep_trained", &r.deep_trained), ("equal_budget_trained", &r.equal_budget_trained)] {
-        report.metric(&format!("{name}_best_mse"), s.best().1.mse);
-        report.metric(&format!("{name}_best_pieces"), s.best().1.pieces as f64);
-    }
-    report.tables.push(("nets".into(), shapes_table(c, r)));
-    report.figures.push(("fits".into(), fit_figure(c, data, exact, deep, equal, r)?));
-    report.figures.push(("pieces".into(), pieces_figure(r)));
-    Ok(report)
+}
+
+/// The table and both figures, as `tchlab run` saves them.
+///
+/// ```no_run
+/// use tchlab::experiments::depth_expressiveness::*;
+/// let c = Config::ci();
+/// let d = data(&c)?;
+/// let exact = exact_deep(&c)?;
+/// let (deep, equal) = (train(&c, &d, &deep_shape(&c))?, train(&c, &d, &equal_budget_shape(&c))?);
+/// let r = results(&c, &d, &exact, &deep, &equal)?;
+/// assert_eq!(present(&c, &d, &exact, &deep, &equal, &r)?.figure_names(), vec!["fits", "pieces"]);
+/// # anyhow::Ok(())
+/// ```
+pub fn present(
+    c: &Config,
+    data: &Data,
+    exact: &Mlp,
+    deep: &Trained,
+    equal: &Trained,
+    r: &Results,
+) -> Result<Presentation> {
+    Ok(Presentation::default()
+        .table("nets", shapes_table(c, r))
+        .figure("fits", fit_figure(c, data, exact, deep, equal, r)?)
+        .figure("pieces", pieces_figure(r)))
 }
 
 /// Runs every step: the data, the exact deep net, the trained deep and equal-budget nets,
-/// the least-squares shallow nets (inside [`results`]), the results and the report.
+/// the least-squares shallow nets (inside [`results`]), the results and the figures.
 ///
 /// ```no_run
 /// use tchlab::experiments::depth_expressiveness::{Config, run};
@@ -491,7 +555,5 @@ pub fn run(c: &Config) -> Result<Report> {
     let deep = train(c, &d, &deep_shape(c))?;
     let equal = train(c, &d, &equal_budget_shape(c))?;
     let r = results(c, &d, &exact, &deep, &equal)?;
-    let mut report = report(c, &d, &exact, &deep, &equal, &r)?;
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(c.report(&r, present(c, &d, &exact, &deep, &equal, &r)?, clock))
 }

@@ -685,7 +685,7 @@ pub fn present(c: &Config, data: &Data, widths: &[WidthRun], features: &[Feature
         .figure("rf_double_descent", features_figure(c, features)))
 }
 
-/// Runs every step: data, the MLPs of every width, the random-features models, the report.
+/// Runs every step: data, the MLPs of every width, the random-features models, the results.
 ///
 /// ```no_run
 /// let report = tchlab::experiments::double_descent::run(&tchlab::experiments::double_descent::Config::ci()).unwrap();

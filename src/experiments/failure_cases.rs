@@ -462,7 +462,7 @@ pub fn present(
 }
 
 /// Every step in order: data, the failure-grid model, its errors, the capacity sweep,
-/// the data-size sweep, the report.
+/// the data-size sweep, the results.
 pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let data = data(c)?;

@@ -2,14 +2,14 @@
 //! tanh with U(0, 1) weights, tanh with PyTorch's default init, ReLU with the default init
 //! (the lecture's figures: 11.72 %, 87.88 %, 87.21 % test accuracy after 50 epochs).
 //!
-//! The steps: [`data`], [`model`] (one [`Run`]), [`train`] (one run), [`report`];
+//! The steps: [`data`], [`model`] (one [`Run`]), [`train`] (one run), [`results`], [`present`];
 //! [`run`] is exactly these steps in order.
 
 use std::time::Instant;
 
 use anyhow::Result;
 
-use super::{List, Report, Trained, fit_and_test, mnist_splits};
+use super::{List, Presentation, Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling};
 use crate::display::Table;
 use crate::model::{Activation, Init, MlpConfig};
@@ -135,39 +135,101 @@ pub fn train(c: &Config, data: &Data, run: Run) -> Result<Trained> {
     fit_and_test(&config, c.seed, &data.train, None, &data.test, TrainConfig::sgd(c.lr, c.epochs).seed(c.seed))
 }
 
-/// Step 4: the results (test and final training accuracy per run), the table beside the
-/// lecture's numbers, and the training-accuracy curves. `trained[k]` is the run `runs[k]`.
-pub fn report(c: &Config, runs: &[Run], trained: &[&Trained]) -> Report {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
-    let mut rows = Vec::new();
-    for (run, t) in runs.iter().zip(trained) {
-        let train_acc = 100.0 * t.history.last("train").map_or(f64::NAN, |r| r.accuracy);
-        report.metric(&format!("fashion_{}_test_accuracy", run.name()), t.test_accuracy);
-        report.metric(&format!("fashion_{}_train_accuracy", run.name()), train_acc);
-        rows.push(vec![
-            run.name().to_string(),
-            t.model.config().weight_init.to_string(),
-            format!("{:.2}", run.lecture_test_accuracy()),
-            format!("{:.2}", t.test_accuracy),
-        ]);
-        report.histories.push((run.name().to_string(), t.history.clone()));
-    }
-    let epochs = format!("test acc (%), {} epochs", c.epochs);
-    let header = ["run", "weight init", "lecture: test acc (%), 50 epochs", epochs.as_str()];
-    report.tables.push(("inits".into(), Table::from_rows(&header, rows)));
-    let refs: Vec<(&str, &crate::train::History)> = report.histories.iter().map(|(n, h)| (n.as_str(), h)).collect();
-    let curves = Figure::curves("Fashion-MNIST 784-75-50-25-10: training accuracy", &refs, "accuracy");
-    report.figures.push(("accuracy".into(), curves));
-    report
+/// One run's accuracies, named `fashion_tanh_uniform_test_accuracy`, … .
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunOutcome {
+    /// The run.
+    pub run: Run,
+    /// Test accuracy (%).
+    pub test_accuracy: f64,
+    /// Training accuracy after the last epoch (%).
+    pub train_accuracy: f64,
 }
 
-/// All steps in order: data, the three runs, the report.
+impl super::MetricValue for RunOutcome {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("fashion_{}_test_accuracy", self.run.name()), self.test_accuracy));
+        out.push((format!("fashion_{}_train_accuracy", self.run.name()), self.train_accuracy));
+    }
+}
+
+crate::results! {
+    /// Each initialisation's accuracies.
+    pub struct Results {
+        /// Per run, in the order trained.
+        runs: Vec<RunOutcome>,
+    }
+}
+
+/// The accuracies of each run.
+///
+/// ```
+/// assert!(tchlab::experiments::fashion_inits::results(&[], &[]).runs.is_empty());
+/// ```
+pub fn results(runs: &[Run], trained: &[&Trained]) -> Results {
+    let outcome = |(&run, t): (&Run, &&Trained)| RunOutcome {
+        run,
+        test_accuracy: t.test_accuracy,
+        train_accuracy: 100.0 * t.history.last("train").map_or(f64::NAN, |r| r.accuracy),
+    };
+    Results { runs: runs.iter().zip(trained).map(outcome).collect() }
+}
+
+/// Each run's init and test accuracy beside the lecture's.
+///
+/// ```
+/// let c = tchlab::experiments::fashion_inits::Config::ci();
+/// assert!(tchlab::experiments::fashion_inits::inits_table(&c, &[], &[]).rows.is_empty());
+/// ```
+pub fn inits_table(c: &Config, runs: &[Run], trained: &[&Trained]) -> Table {
+    let rows = runs
+        .iter()
+        .zip(trained)
+        .map(|(run, t)| {
+            vec![
+                run.name().to_string(),
+                t.model.config().weight_init.to_string(),
+                format!("{:.2}", run.lecture_test_accuracy()),
+                format!("{:.2}", t.test_accuracy),
+            ]
+        })
+        .collect();
+    let epochs = format!("test acc (%), {} epochs", c.epochs);
+    Table::from_rows(&["run", "weight init", "lecture: test acc (%), 50 epochs", epochs.as_str()], rows)
+}
+
+/// Training accuracy per epoch of each run.
+///
+/// ```
+/// let figure = tchlab::experiments::fashion_inits::accuracy_figure(&[], &[]);
+/// ```
+pub fn accuracy_figure(runs: &[Run], trained: &[&Trained]) -> Figure {
+    let refs: Vec<(&str, &crate::train::History)> =
+        runs.iter().zip(trained).map(|(r, t)| (r.name(), &t.history)).collect();
+    Figure::curves("Fashion-MNIST 784-75-50-25-10: training accuracy", &refs, "accuracy")
+}
+
+/// The table, the figure and the histories, as `tchlab run` saves them.
+///
+/// ```
+/// let c = tchlab::experiments::fashion_inits::Config::ci();
+/// assert_eq!(tchlab::experiments::fashion_inits::present(&c, &[], &[]).figure_names(), vec!["accuracy"]);
+/// ```
+pub fn present(c: &Config, runs: &[Run], trained: &[&Trained]) -> Presentation {
+    let mut p = Presentation::default()
+        .table("inits", inits_table(c, runs, trained))
+        .figure("accuracy", accuracy_figure(runs, trained));
+    for (run, t) in runs.iter().zip(trained) {
+        p = p.history(run.name(), t.history.clone());
+    }
+    p
+}
+
+/// All steps in order: data, the three runs, the results.
 pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let data = data(c)?;
     let trained = Run::ALL.iter().map(|&r| train(c, &data, r)).collect::<Result<Vec<_>>>()?;
-    let mut report = report(c, &Run::ALL, &trained.iter().collect::<Vec<_>>());
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    let trained: Vec<&Trained> = trained.iter().collect();
+    Ok(c.report(&results(&Run::ALL, &trained), present(c, &Run::ALL, &trained), clock))
 }

@@ -31,13 +31,13 @@ use crate::train::History;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Report {
-    pub(crate) name: String,
-    pub(crate) settings: Vec<(String, String)>,
-    pub(crate) metrics: Vec<(String, f64)>,
-    pub(crate) histories: Vec<(String, History)>,
-    pub(crate) figures: Vec<(String, Figure)>,
-    pub(crate) tables: Vec<(String, Table)>,
-    pub(crate) seconds: f64,
+    name: String,
+    settings: Vec<(String, String)>,
+    metrics: Vec<(String, f64)>,
+    histories: Vec<(String, History)>,
+    figures: Vec<(String, Figure)>,
+    tables: Vec<(String, Table)>,
+    seconds: f64,
 }
 
 impl Report {
@@ -52,16 +52,6 @@ impl Report {
     ) -> Self {
         let Presentation { figures, tables, histories } = presentation;
         Report { name: name.into(), settings, metrics: results.metrics(), histories, figures, tables, seconds }
-    }
-
-    /// An empty report, filled by an experiment that names its numbers itself.
-    pub(crate) fn new(name: &str) -> Self {
-        Report { name: name.into(), ..Default::default() }
-    }
-
-    /// Adds a result.
-    pub(crate) fn metric(&mut self, name: &str, value: f64) {
-        self.metrics.push((name.into(), value));
     }
 
     /// The experiment's name.

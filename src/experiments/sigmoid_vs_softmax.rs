@@ -112,7 +112,7 @@ const LECTURE: [(&str, &str, &str); 16] = [
     ("Adam: validation accuracy, last epoch (%)", "96.97", "adam_valid_accuracy_last"),
 ];
 
-/// The lecture's Adam run's test accuracy (its row of [`report`]'s table is added last).
+/// The lecture's Adam run's test accuracy (its row of [`lecture_table`] is added last).
 const LECTURE_ADAM_TEST: &str = "96.35";
 
 /// The loaders of the SGD comparison: the training images shuffled with the seed in
@@ -460,7 +460,7 @@ pub fn flat_gradient_figure() -> Figure {
     .y_scale(Scale::Log(10.0))
 }
 
-/// Runs every step in order: both SGD models, the Adam run, and the report.
+/// Runs every step in order: both SGD models, the Adam run, and the results.
 pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let sgd_data = data(c)?;

@@ -5,14 +5,14 @@
 //! The steps, each a function that `run` composes in this order (a notebook calls them
 //! one by one): [`data`], [`train`] per activation (standard training), [`robustness`]
 //! per model, [`train_adversarial`] per activation, [`robustness`] again, [`examples`],
-//! and [`report`].
+//! [`results`] and [`present`].
 
 use std::time::Instant;
 
 use anyhow::{Result, ensure};
 use tch::{Kind, Tensor};
 
-use super::{List, Report, Trained, fit_and_test, mnist_splits};
+use super::{List, Presentation, Report, Trained, fit_and_test, mnist_splits};
 use crate::attack::{AdversarialInputs, Attack, evaluate_under_attack};
 use crate::data::{DataLoader, MnistKind, Scaling, TensorDataset};
 use crate::display::Table;
@@ -286,69 +286,167 @@ pub fn examples(c: &Config, data: &Data, standard: &Mlp, adversarial: &Mlp) -> R
     )
 }
 
-/// The report: per activation the RESULTs `{a}_std_clean_accuracy`, `{a}_std_fgsm_accuracy`,
-/// `{a}_std_pgd_accuracy` (standard training) and `{a}_adv_clean_accuracy`,
-/// `{a}_adv_fgsm_accuracy`, `{a}_adv_pgd_accuracy` (adversarial training), the means over
-/// the smooth activations (`smooth_mean_adv_pgd_accuracy`, …), the accuracy-vs-ε figures,
-/// the figure of examples, and a table.
-pub fn report(
+/// One network's accuracies under attack, named `relu_std_clean_accuracy`,
+/// `relu_std_fgsm_accuracy`, `relu_std_pgd_accuracy` (`adv` after adversarial training).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AttackOutcome {
+    /// The activation.
+    pub activation: Activation,
+    /// Adversarially trained.
+    pub adversarial: bool,
+    /// Clean accuracy (%).
+    pub clean: f64,
+    /// Accuracy under FGSM at ε (%).
+    pub fgsm: f64,
+    /// Accuracy under PGD at ε (%).
+    pub pgd: f64,
+}
+
+impl AttackOutcome {
+    /// `std` or `adv`.
+    fn kind(&self) -> &'static str {
+        if self.adversarial { "adv" } else { "std" }
+    }
+}
+
+impl super::MetricValue for AttackOutcome {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        let (a, kind) = (self.activation.name(), self.kind());
+        out.push((format!("{a}_{kind}_clean_accuracy"), self.clean));
+        out.push((format!("{a}_{kind}_fgsm_accuracy"), self.fgsm));
+        out.push((format!("{a}_{kind}_pgd_accuracy"), self.pgd));
+    }
+}
+
+/// The smooth activations' mean accuracies, named after the field:
+/// `smooth_mean_std_clean_accuracy`, `smooth_mean_std_pgd_accuracy` (and `_adv_`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SmoothMean {
+    /// Mean clean accuracy (%).
+    pub clean: f64,
+    /// Mean accuracy under PGD (%).
+    pub pgd: f64,
+}
+
+impl super::MetricValue for SmoothMean {
+    fn push_metrics(&self, field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("{field}_clean_accuracy"), self.clean));
+        out.push((format!("{field}_pgd_accuracy"), self.pgd));
+    }
+}
+
+crate::results! {
+    /// Accuracies under attack, standard and adversarial training.
+    pub struct Results {
+        /// Standard training, per activation.
+        standard: Vec<AttackOutcome>,
+        /// The smooth activations' means, standard training.
+        smooth_mean_std: Option<SmoothMean>,
+        /// Adversarial training, per activation.
+        adversarial: Vec<AttackOutcome>,
+        /// The smooth activations' means, adversarial training.
+        smooth_mean_adv: Option<SmoothMean>,
+    }
+}
+
+/// The accuracies of every network under attack and the smooth activations' means.
+///
+/// ```
+/// use tchlab::{experiments::smooth_adversarial::{Robustness, results}, model::Activation};
+/// let r = |activation, pgd| Robustness { activation, clean: 98.0, fgsm: 50.0, pgd, curve: vec![] };
+/// let out = results(&[r(Activation::Relu, 10.0), r(Activation::Silu, 20.0)], &[]);
+/// assert_eq!(out.smooth_mean_std.map(|m| m.pgd), Some(20.0));
+/// assert!(out.smooth_mean_adv.is_none());
+/// ```
+pub fn results(standard: &[Robustness], adversarial: &[Robustness]) -> Results {
+    let outcomes = |runs: &[Robustness], adversarial: bool| -> Vec<AttackOutcome> {
+        runs.iter()
+            .map(|r| AttackOutcome { activation: r.activation, adversarial, clean: r.clean, fgsm: r.fgsm, pgd: r.pgd })
+            .collect()
+    };
+    let smooth_mean = |runs: &[Robustness]| {
+        let smooth: Vec<&Robustness> = runs.iter().filter(|r| r.activation != Activation::Relu).collect();
+        let mean = |f: fn(&Robustness) -> f64| smooth.iter().map(|r| f(r)).sum::<f64>() / smooth.len() as f64;
+        (!smooth.is_empty()).then(|| SmoothMean { clean: mean(|r| r.clean), pgd: mean(|r| r.pgd) })
+    };
+    Results {
+        standard: outcomes(standard, false),
+        smooth_mean_std: smooth_mean(standard),
+        adversarial: outcomes(adversarial, true),
+        smooth_mean_adv: smooth_mean(adversarial),
+    }
+}
+
+/// Every network's clean, FGSM and PGD accuracy.
+///
+/// ```
+/// let c = tchlab::experiments::smooth_adversarial::Config::ci();
+/// let r = tchlab::experiments::smooth_adversarial::results(&[], &[]);
+/// assert!(tchlab::experiments::smooth_adversarial::accuracy_table(&c, &r).rows.is_empty());
+/// ```
+pub fn accuracy_table(c: &Config, results: &Results) -> Table {
+    let rows = results
+        .standard
+        .iter()
+        .chain(&results.adversarial)
+        .map(|r| {
+            vec![
+                r.activation.to_string(),
+                if r.adversarial { "adversarial" } else { "standard" }.into(),
+                format!("{:.2}", r.clean),
+                format!("{:.2}", r.fgsm),
+                format!("{:.2}", r.pgd),
+            ]
+        })
+        .collect();
+    let attack = c.pgd(c.epsilon).describe();
+    Table::from_rows(
+        &["activation", "training", "clean (%)", &format!("FGSM ε={} (%)", c.epsilon), &format!("{attack} (%)")],
+        rows,
+    )
+}
+
+/// PGD accuracy against ε, one curve per activation; `training` names the runs
+/// (`standard training`, `adversarial training`).
+///
+/// ```
+/// let c = tchlab::experiments::smooth_adversarial::Config::ci();
+/// let figure = tchlab::experiments::smooth_adversarial::robustness_figure(&c, &[], "standard training");
+/// ```
+pub fn robustness_figure(c: &Config, runs: &[Robustness], training: &str) -> Figure {
+    let series = runs.iter().map(|r| Series::line(r.activation.name(), r.curve.clone())).collect();
+    let title = format!("PGD-{} accuracy vs ε, {training}", c.pgd_steps);
+    Figure::lines(&title, "ε (L∞, pixels in [0, 1])", "accuracy (%)", series).y_range(0.0, 100.0)
+}
+
+/// The table, both curves' figures, the examples and the histories, as `tchlab run`
+/// saves them.
+///
+/// ```
+/// use tchlab::{experiments::smooth_adversarial::{Config, present}, plot::Figure};
+/// let p = present(&Config::ci(), &[], &[], vec![], Figure::lines("t", "x", "y", vec![]));
+/// assert_eq!(p.figure_names()[2], "adversarial_examples");
+/// ```
+pub fn present(
     c: &Config,
     standard: &[Robustness],
     adversarial: &[Robustness],
     histories: Vec<(String, crate::train::History)>,
     examples: Figure,
-) -> Report {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
-    let mut rows = Vec::new();
-    for (kind, runs) in [("std", standard), ("adv", adversarial)] {
-        for r in runs {
-            let a = r.activation.name();
-            report.metric(&format!("{a}_{kind}_clean_accuracy"), r.clean);
-            report.metric(&format!("{a}_{kind}_fgsm_accuracy"), r.fgsm);
-            report.metric(&format!("{a}_{kind}_pgd_accuracy"), r.pgd);
-            let training = if kind == "std" { "standard" } else { "adversarial" };
-            rows.push(vec![
-                r.activation.to_string(),
-                training.into(),
-                format!("{:.2}", r.clean),
-                format!("{:.2}", r.fgsm),
-                format!("{:.2}", r.pgd),
-            ]);
-        }
-        let smooth: Vec<&Robustness> = runs.iter().filter(|r| r.activation != Activation::Relu).collect();
-        if !smooth.is_empty() {
-            let mean = |f: fn(&Robustness) -> f64| smooth.iter().map(|r| f(r)).sum::<f64>() / smooth.len() as f64;
-            report.metric(&format!("smooth_mean_{kind}_clean_accuracy"), mean(|r| r.clean));
-            report.metric(&format!("smooth_mean_{kind}_pgd_accuracy"), mean(|r| r.pgd));
-        }
+) -> Presentation {
+    let mut p = Presentation::default()
+        .table("accuracy", accuracy_table(c, &results(standard, adversarial)))
+        .figure("robust_vs_epsilon_standard", robustness_figure(c, standard, "standard training"))
+        .figure("robust_vs_epsilon_adversarial", robustness_figure(c, adversarial, "adversarial training"))
+        .figure("adversarial_examples", examples);
+    for (name, h) in histories {
+        p = p.history(&name, h);
     }
-    let attack = c.pgd(c.epsilon).describe();
-    report.tables.push((
-        "accuracy".into(),
-        Table::from_rows(
-            &["activation", "training", "clean (%)", &format!("FGSM ε={} (%)", c.epsilon), &format!("{attack} (%)")],
-            rows,
-        ),
-    ));
-    for (name, runs, training) in [
-        ("robust_vs_epsilon_standard", standard, "standard training"),
-        ("robust_vs_epsilon_adversarial", adversarial, "adversarial training"),
-    ] {
-        let series = runs.iter().map(|r| Series::line(r.activation.name(), r.curve.clone())).collect();
-        let title = format!("PGD-{} accuracy vs ε, {training}", c.pgd_steps);
-        report.figures.push((
-            name.into(),
-            Figure::lines(&title, "ε (L∞, pixels in [0, 1])", "accuracy (%)", series).y_range(0.0, 100.0),
-        ));
-    }
-    report.figures.push(("adversarial_examples".into(), examples));
-    report.histories = histories;
-    report
+    p
 }
 
 /// Runs every step: standard training and attacks, adversarial training and attacks,
-/// the examples and the report.
+/// the examples, the results.
 pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let data = data(c)?;
@@ -360,9 +458,8 @@ pub fn run(c: &Config) -> Result<Report> {
         adversarial.iter().map(|t| robustness(c, &data, t)).collect::<Result<_>>()?;
     let figure = examples(c, &data, &standard[0].model, &adversarial[0].model)?;
     let histories = histories(&standard, &adversarial);
-    let mut report = report(c, &standard_robust, &adversarial_robust, histories, figure);
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    let results = results(&standard_robust, &adversarial_robust);
+    Ok(c.report(&results, present(c, &standard_robust, &adversarial_robust, histories, figure), clock))
 }
 
 /// The training histories, named `relu` and `relu_adv`, ….

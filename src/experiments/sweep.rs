@@ -3,14 +3,14 @@
 //! lecture's training/validation/test slides).
 //!
 //! [`run`] composes the steps [`data`], [`grid`], [`select`], [`test_selected`] and
-//! [`report`]; notebook 09 calls the same steps one cell each ([`train_one`] reruns
+//! [`results`]; notebook 09 calls the same steps one cell each ([`train_one`] reruns
 //! one setting alone).
 
 use std::time::Instant;
 
 use anyhow::{Result, ensure};
 
-use super::{List, Report, mnist_splits};
+use super::{List, Presentation, Report, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling};
 use crate::display::Table;
 use crate::model::{Activation, Mlp, MlpConfig};
@@ -164,43 +164,107 @@ pub fn test_selected(data: &Data, run: &Run) -> Result<f64> {
     Ok(100.0 * evaluate(model, &data.test, Loss::CrossEntropy)?.accuracy)
 }
 
-/// The report: every setting's validation accuracy (`sweep_lr{lr}_w{units}_valid_accuracy`),
-/// the selected setting (`sweep_selected_lr`, `sweep_selected_width`,
-/// `sweep_selected_valid_accuracy`) and its test accuracy (`sweep_selected_test_accuracy`);
-/// a table and a heatmap of the validation accuracies.
-pub fn report(c: &Config, runs: &[Run], selected: usize, test_accuracy: f64) -> Report {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
-    let mut rows = Vec::new();
-    for r in runs {
-        report.metric(&format!("sweep_lr{}_w{}_valid_accuracy", r.lr, r.width), r.valid_accuracy);
-        rows.push(vec![r.lr.to_string(), r.width.to_string(), format!("{:.2}", r.valid_accuracy)]);
+/// One setting's validation accuracy, named `sweep_lr0.1_w64_valid_accuracy`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Setting {
+    /// Learning rate.
+    pub lr: f64,
+    /// Hidden units.
+    pub width: i64,
+    /// Validation accuracy (%).
+    pub valid_accuracy: f64,
+}
+
+impl super::MetricValue for Setting {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("sweep_lr{}_w{}_valid_accuracy", self.lr, self.width), self.valid_accuracy));
     }
-    if let Some(s) = runs.get(selected) {
-        report.metric("sweep_selected_lr", s.lr);
-        report.metric("sweep_selected_width", s.width as f64);
-        report.metric("sweep_selected_valid_accuracy", s.valid_accuracy);
-        report.metric("sweep_selected_test_accuracy", test_accuracy);
+}
+
+/// The selected setting, named `sweep_selected_lr`, `sweep_selected_width`,
+/// `sweep_selected_valid_accuracy` and `sweep_selected_test_accuracy`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Selected {
+    /// The setting.
+    pub setting: Setting,
+    /// Its test accuracy, measured once (%).
+    pub test_accuracy: f64,
+}
+
+impl super::MetricValue for Selected {
+    fn push_metrics(&self, field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("{field}_lr"), self.setting.lr));
+        out.push((format!("{field}_width"), self.setting.width as f64));
+        out.push((format!("{field}_valid_accuracy"), self.setting.valid_accuracy));
+        out.push((format!("{field}_test_accuracy"), self.test_accuracy));
     }
+}
+
+crate::results! {
+    /// The grid's validation accuracies and the selected setting.
+    pub struct Results {
+        /// Every setting, learning rate by learning rate.
+        settings: Vec<Setting>,
+        /// The setting with the best validation accuracy.
+        sweep_selected: Option<Selected>,
+    }
+}
+
+/// The grid's numbers and the selected setting with its test accuracy.
+///
+/// ```
+/// let r = tchlab::experiments::sweep::results(&[], 0, 90.0);
+/// assert!(r.settings.is_empty() && r.sweep_selected.is_none());
+/// ```
+pub fn results(runs: &[Run], selected: usize, test_accuracy: f64) -> Results {
+    let setting = |r: &Run| Setting { lr: r.lr, width: r.width, valid_accuracy: r.valid_accuracy };
+    Results {
+        settings: runs.iter().map(setting).collect(),
+        sweep_selected: runs.get(selected).map(|r| Selected { setting: setting(r), test_accuracy }),
+    }
+}
+
+/// Every setting's validation accuracy.
+///
+/// ```
+/// assert!(tchlab::experiments::sweep::sweep_table(&[]).rows.is_empty());
+/// ```
+pub fn sweep_table(runs: &[Run]) -> Table {
+    let rows = runs.iter().map(|r| vec![r.lr.to_string(), r.width.to_string(), format!("{:.2}", r.valid_accuracy)]);
+    Table::from_rows(&["learning rate", "hidden units", "valid acc (%)"], rows.collect())
+}
+
+/// Validation accuracy over the grid, learning rates by widths.
+///
+/// ```
+/// let c = tchlab::experiments::sweep::Config::ci();
+/// let figure = tchlab::experiments::sweep::heatmap_figure(&c, &[]);
+/// ```
+pub fn heatmap_figure(c: &Config, runs: &[Run]) -> Figure {
     let grid: Vec<Vec<f64>> =
         runs.chunks(c.widths.0.len().max(1)).map(|row| row.iter().map(|r| r.valid_accuracy).collect()).collect();
-    report.tables.push(("sweep".into(), Table::from_rows(&["learning rate", "hidden units", "valid acc (%)"], rows)));
-    report.figures.push((
-        "sweep_heatmap".into(),
-        Figure::heatmap(
-            "Validation accuracy (%)",
-            grid,
-            c.lrs.0.iter().map(|l| l.to_string()).collect(),
-            c.widths.0.iter().map(|w| w.to_string()).collect(),
-            "hidden units",
-            "learning rate",
-        ),
-    ));
-    report
+    Figure::heatmap(
+        "Validation accuracy (%)",
+        grid,
+        c.lrs.0.iter().map(|l| l.to_string()).collect(),
+        c.widths.0.iter().map(|w| w.to_string()).collect(),
+        "hidden units",
+        "learning rate",
+    )
+}
+
+/// The table and the heatmap, as `tchlab run` saves them.
+///
+/// ```
+/// let c = tchlab::experiments::sweep::Config::ci();
+/// assert_eq!(tchlab::experiments::sweep::present(&c, &[]).figure_names(), vec!["sweep_heatmap"]);
+/// ```
+pub fn present(c: &Config, runs: &[Run]) -> Presentation {
+    Presentation::default().table("sweep", sweep_table(runs)).figure("sweep_heatmap", heatmap_figure(c, runs))
 }
 
 /// Every step in order: data, the grid, the selection on validation accuracy, the
-/// selected setting's test accuracy, the report.
+/// selected setting's test accuracy, the results.
 pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let data = data(c)?;
@@ -212,7 +276,5 @@ pub fn run(c: &Config) -> Result<Report> {
         "selected on validation: lr {} with {} hidden units ({:.2}% validation) | test accuracy {test_accuracy:.2}%",
         s.lr, s.width, s.valid_accuracy
     );
-    let mut report = report(c, &runs, selected, test_accuracy);
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(c.report(&results(&runs, selected, test_accuracy), present(c, &runs), clock))
 }

@@ -4,13 +4,13 @@
 //!
 //! The steps, each a function the notebook calls on its own: [`data`], [`model`] (one
 //! depth at the budget), [`train`] (one depth), [`gradient_cases`] and [`gradients`]
-//! (one activation and init), then [`report`]. [`run`] is exactly these steps in order.
+//! (one activation and init), then [`results`] and [`present`]. [`run`] is exactly these steps in order.
 
 use std::time::Instant;
 
 use anyhow::Result;
 
-use super::{List, Report, Trained, fit_and_test, mnist_splits};
+use super::{List, Presentation, Report, Trained, fit_and_test, mnist_splits};
 use crate::data::{DataLoader, MnistKind, Scaling};
 use crate::display::Table;
 use crate::model::{Activation, Init, Mlp, MlpConfig};
@@ -170,6 +170,26 @@ pub fn gradients(c: &Config, data: &Data, case: &GradientCase) -> Result<LayerGr
 }
 
 /// One figure of gradient norms per layer (log scale), one line per case.
+/// Gradient norms per layer at initialisation, one line per case.
+///
+/// ```
+/// let c = tchlab::experiments::wide_vs_deep::Config::ci();
+/// let figure = tchlab::experiments::wide_vs_deep::gradient_norms_figure(&c, &[]);
+/// ```
+pub fn gradient_norms_figure(c: &Config, gradients: &[(GradientCase, LayerGradients)]) -> Figure {
+    gradient_figure(c, gradients, false)
+}
+
+/// ‖∂L/∂h‖ per layer at initialisation (what backpropagation carries), one line per case.
+///
+/// ```
+/// let c = tchlab::experiments::wide_vs_deep::Config::ci();
+/// let figure = tchlab::experiments::wide_vs_deep::backprop_norms_figure(&c, &[]);
+/// ```
+pub fn backprop_norms_figure(c: &Config, gradients: &[(GradientCase, LayerGradients)]) -> Figure {
+    gradient_figure(c, gradients, true)
+}
+
 fn gradient_figure(c: &Config, gradients: &[(GradientCase, LayerGradients)], activations: bool) -> Figure {
     let series = gradients
         .iter()
@@ -190,52 +210,159 @@ fn gradient_figure(c: &Config, gradients: &[(GradientCase, LayerGradients)], act
     .y_scale(Scale::Log(10.0))
 }
 
-/// Step 6: the results, the models table, the accuracy curves and the gradient figures.
-pub fn report(c: &Config, trained: &[&Trained], gradients: &[(GradientCase, LayerGradients)]) -> Report {
-    let mut report = Report::new(Config::NAME);
-    report.settings = c.to_params().entries();
-    let mut rows = Vec::new();
-    for t in trained {
-        let m = t.model.config();
-        let (d, w) = (m.hidden.len(), m.hidden.first().copied().unwrap_or(0));
-        report.metric(&format!("depth{d}_test_accuracy"), t.test_accuracy);
-        report.metric(&format!("depth{d}_parameters"), m.parameter_count() as f64);
-        rows.push(vec![
-            d.to_string(),
-            w.to_string(),
-            m.parameter_count().to_string(),
-            format!("{:.2}", t.test_accuracy),
-        ]);
-        report.histories.push((format!("{d}×{w}"), t.history.clone()));
-    }
-    report
-        .tables
-        .push(("models".into(), Table::from_rows(&["hidden layers", "width", "parameters", "test acc (%)"], rows)));
-    let refs: Vec<(&str, &crate::train::History)> = report.histories.iter().map(|(n, h)| (n.as_str(), h)).collect();
-    let curves = Figure::curves("Same budget, different depth", &refs, "accuracy");
-    report.figures.push(("accuracy".into(), curves));
-    let mut rows = Vec::new();
-    for (case, g) in gradients {
-        report.metric(&format!("{}_grad_ratio_first_to_last", case.name), g.weight_ratio());
-        report.metric(&format!("{}_backprop_ratio_first_to_last", case.name), g.activation_ratio());
-        report.metric(&format!("{}_grad_first_layer", case.name), g.weights.first().copied().unwrap_or(f64::NAN));
-        let e = |v: f64| format!("{v:.2e}");
-        rows.push(vec![
-            case.name.clone(),
-            case.init.to_string(),
-            e(g.weights.first().copied().unwrap_or(f64::NAN)),
-            e(g.weight_ratio()),
-            e(g.activation_ratio()),
-        ]);
-    }
-    let header = ["case", "weight init", "‖∂L/∂W₁‖", "‖∂L/∂W₁‖ / ‖∂L/∂W_last‖", "‖∂L/∂h₁‖ / ‖∂L/∂h_last‖"];
-    report.tables.push(("gradients".into(), Table::from_rows(&header, rows)));
-    report.figures.push(("gradient_norms".into(), gradient_figure(c, gradients, false)));
-    report.figures.push(("backprop_norms".into(), gradient_figure(c, gradients, true)));
-    report
+/// One depth at the parameter budget, named `depth4_test_accuracy`, `depth4_parameters`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DepthOutcome {
+    /// Hidden layers.
+    pub depth: usize,
+    /// Their width.
+    pub width: i64,
+    /// Parameters.
+    pub parameters: i64,
+    /// Test accuracy (%).
+    pub test_accuracy: f64,
 }
 
-/// All steps in order: data, one training per depth, the gradients of every case, the report.
+impl super::MetricValue for DepthOutcome {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("depth{}_test_accuracy", self.depth), self.test_accuracy));
+        out.push((format!("depth{}_parameters", self.depth), self.parameters as f64));
+    }
+}
+
+/// One gradient case at initialisation, named after the case: `relu_kaiming_grad_ratio_first_to_last`, … .
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradientOutcome {
+    /// The case's name, e.g. `relu_kaiming`.
+    pub name: String,
+    /// ‖∂L/∂W₁‖ / ‖∂L/∂W_last‖.
+    pub grad_ratio_first_to_last: f64,
+    /// ‖∂L/∂h₁‖ / ‖∂L/∂h_last‖.
+    pub backprop_ratio_first_to_last: f64,
+    /// ‖∂L/∂W₁‖.
+    pub grad_first_layer: f64,
+}
+
+impl super::MetricValue for GradientOutcome {
+    fn push_metrics(&self, _field: &str, out: &mut Vec<(String, f64)>) {
+        out.push((format!("{}_grad_ratio_first_to_last", self.name), self.grad_ratio_first_to_last));
+        out.push((format!("{}_backprop_ratio_first_to_last", self.name), self.backprop_ratio_first_to_last));
+        out.push((format!("{}_grad_first_layer", self.name), self.grad_first_layer));
+    }
+}
+
+crate::results! {
+    /// Depth at a fixed budget, and gradient norms at initialisation.
+    pub struct Results {
+        /// Per depth, in the order trained.
+        depths: Vec<DepthOutcome>,
+        /// Per gradient case.
+        gradients: Vec<GradientOutcome>,
+    }
+}
+
+/// The numbers of the trained depths and the gradient cases.
+///
+/// ```
+/// let r = tchlab::experiments::wide_vs_deep::results(&[], &[]);
+/// assert!(r.depths.is_empty() && r.gradients.is_empty());
+/// ```
+pub fn results(trained: &[&Trained], gradients: &[(GradientCase, LayerGradients)]) -> Results {
+    Results {
+        depths: trained
+            .iter()
+            .map(|t| {
+                let m = t.model.config();
+                DepthOutcome {
+                    depth: m.hidden.len(),
+                    width: m.hidden.first().copied().unwrap_or(0),
+                    parameters: m.parameter_count(),
+                    test_accuracy: t.test_accuracy,
+                }
+            })
+            .collect(),
+        gradients: gradients
+            .iter()
+            .map(|(case, g)| GradientOutcome {
+                name: case.name.clone(),
+                grad_ratio_first_to_last: g.weight_ratio(),
+                backprop_ratio_first_to_last: g.activation_ratio(),
+                grad_first_layer: g.weights.first().copied().unwrap_or(f64::NAN),
+            })
+            .collect(),
+    }
+}
+
+/// The depths: layers, width, parameters and test accuracy.
+///
+/// ```
+/// let r = tchlab::experiments::wide_vs_deep::results(&[], &[]);
+/// assert!(tchlab::experiments::wide_vs_deep::models_table(&r).rows.is_empty());
+/// ```
+pub fn models_table(results: &Results) -> Table {
+    let rows = results
+        .depths
+        .iter()
+        .map(|d| {
+            vec![d.depth.to_string(), d.width.to_string(), d.parameters.to_string(), format!("{:.2}", d.test_accuracy)]
+        })
+        .collect();
+    Table::from_rows(&["hidden layers", "width", "parameters", "test acc (%)"], rows)
+}
+
+/// The gradient cases: first-layer gradient norm and the first-to-last ratios.
+///
+/// ```
+/// assert!(tchlab::experiments::wide_vs_deep::gradients_table(&[]).rows.is_empty());
+/// ```
+pub fn gradients_table(gradients: &[(GradientCase, LayerGradients)]) -> Table {
+    let e = |v: f64| format!("{v:.2e}");
+    let rows = gradients
+        .iter()
+        .map(|(case, g)| {
+            vec![
+                case.name.clone(),
+                case.init.to_string(),
+                e(g.weights.first().copied().unwrap_or(f64::NAN)),
+                e(g.weight_ratio()),
+                e(g.activation_ratio()),
+            ]
+        })
+        .collect();
+    let header = ["case", "weight init", "‖∂L/∂W₁‖", "‖∂L/∂W₁‖ / ‖∂L/∂W_last‖", "‖∂L/∂h₁‖ / ‖∂L/∂h_last‖"];
+    Table::from_rows(&header, rows)
+}
+
+/// Every table and figure and the histories, as `tchlab run` saves them.
+///
+/// ```
+/// let c = tchlab::experiments::wide_vs_deep::Config::ci();
+/// let p = tchlab::experiments::wide_vs_deep::present(&c, &[], &[]);
+/// assert_eq!(p.figure_names(), vec!["accuracy", "gradient_norms", "backprop_norms"]);
+/// ```
+pub fn present(c: &Config, trained: &[&Trained], gradients: &[(GradientCase, LayerGradients)]) -> Presentation {
+    let names: Vec<String> = trained
+        .iter()
+        .map(|t| {
+            let m = t.model.config();
+            format!("{}×{}", m.hidden.len(), m.hidden.first().copied().unwrap_or(0))
+        })
+        .collect();
+    let refs: Vec<(&str, &crate::train::History)> =
+        names.iter().zip(trained).map(|(n, t)| (n.as_str(), &t.history)).collect();
+    let mut p = Presentation::default()
+        .table("models", models_table(&results(trained, gradients)))
+        .figure("accuracy", Figure::curves("Same budget, different depth", &refs, "accuracy"))
+        .table("gradients", gradients_table(gradients))
+        .figure("gradient_norms", gradient_figure(c, gradients, false))
+        .figure("backprop_norms", gradient_figure(c, gradients, true));
+    for (name, t) in names.iter().zip(trained) {
+        p = p.history(name, t.history.clone());
+    }
+    p
+}
+
+/// All steps in order: data, one training per depth, the gradients of every case, the results.
 pub fn run(c: &Config) -> Result<Report> {
     let clock = Instant::now();
     let data = data(c)?;
@@ -244,7 +371,6 @@ pub fn run(c: &Config) -> Result<Report> {
         .into_iter()
         .map(|case| Ok((case.clone(), gradients(c, &data, &case)?)))
         .collect::<Result<Vec<_>>>()?;
-    let mut report = report(c, &trained.iter().collect::<Vec<_>>(), &gradients);
-    report.seconds = clock.elapsed().as_secs_f64();
-    Ok(report)
+    let trained: Vec<&Trained> = trained.iter().collect();
+    Ok(c.report(&results(&trained, &gradients), present(c, &trained, &gradients), clock))
 }

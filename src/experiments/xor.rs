@@ -1,7 +1,7 @@
 //! XOR: a hidden layer without a non-linearity stays linear; with ReLU it solves XOR.
 //! The steps: the lecture's data ([`data`]), one model per activation ([`train`]), the
 //! cost per epoch beside the lecture's ([`cost_table`]), the decision regions
-//! ([`Run::regions`]), and the [`report`].
+//! ([`Run::regions`]), [`results`] and [`present`].
 
 use std::time::Instant;
 
