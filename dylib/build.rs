@@ -2,7 +2,8 @@
 //! hides every symbol that is not Rust, while tch's generic and inline functions, compiled
 //! into the cells, call torch-sys's C API (compiled into this library from torch-sys's C++
 //! wrapper) directly. A second version script for the linker exports them. Shared by
-//! `tchlab-dylib` and `tchlab-dylib-polars`.
+//! `tchlab-dylib` and `tchlab-dylib-polars`; `tests/dylib.rs` checks the list against the
+//! functions torch-sys's headers declare.
 const EXPORTS: &str = "{ global: at_*; atc_*; atg_*; ati_*; atm_*; ato_*; ats_*; thp_*; get_and_reset_last_err; };\n";
 
 fn main() {

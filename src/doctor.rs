@@ -43,6 +43,7 @@ pub fn checks() -> Vec<Check> {
     add("tch", "0.26 (expects PyTorch 2.13.0)".into(), None);
     let follows = match crate::threads::reproducible_products() {
         true => "fewer while other processes keep cores busy (products reproducible across thread counts)",
+        false if !crate::env::process_tuning() => "fixed (TCHLAB_PROCESS_TUNING is off)",
         false => "fixed (MKL's reproducible mode is unavailable, so the count never follows the load)",
     };
     add("threads", format!("{} intra-op threads; while training {follows}", tch::get_num_threads()), None);
@@ -106,7 +107,7 @@ fn shown_mirrors(mirrors: &[String]) -> String {
 /// tchlab::doctor();
 /// ```
 pub fn doctor() {
-    crate::threads::reproducible_products();
+    crate::env::prepare_process();
     if let Err(e) = set_threads(None) {
         println!("  threads setting ignored: {e:#}");
     }

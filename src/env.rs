@@ -16,6 +16,7 @@ use tch::Device;
 /// | `TCHLAB_THREADS` | libtorch intra-op threads | libtorch's choice |
 /// | `TCHLAB_DEVICE` | `cpu`, `cuda`, `cuda:N` or `auto` | `auto` |
 /// | `TCHLAB_CI` | run notebooks with their short CI settings | unset |
+/// | `TCHLAB_PROCESS_TUNING` | `off` (or `0`): leave MKL's mode, glibc's allocator and libtorch's thread count alone (see [`prepare_process`]) | on |
 ///
 /// ```
 /// let settings = tchlab::env::Settings::from_env();
@@ -275,10 +276,53 @@ pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether tchlab may change process-wide settings (see [`prepare_process`]): yes unless
+/// `TCHLAB_PROCESS_TUNING` is `off`, `0`, `no` or `false`.
+///
+/// ```
+/// // read once per process; `TCHLAB_PROCESS_TUNING=off` before the first model turns it off
+/// let _on = tchlab::env::process_tuning();
+/// ```
+pub fn process_tuning() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| tuning_allowed(std::env::var("TCHLAB_PROCESS_TUNING").ok().as_deref()))
+}
+
+/// Whether a `TCHLAB_PROCESS_TUNING` value allows tuning.
+fn tuning_allowed(value: Option<&str>) -> bool {
+    !matches!(value.map(|v| v.trim().to_ascii_lowercase()).as_deref(), Some("off" | "0" | "no" | "false"))
+}
+
+/// The process-wide settings tchlab makes, all here, once per process, when the first
+/// model ([`Mlp`](crate::model::Mlp)), loader ([`DataLoader`](crate::data::DataLoader))
+/// or [`Trainer`](crate::train::Trainer) is made (and by `tchlab` first thing):
+///
+/// 1. MKL's conditional numerical reproducibility in strict mode
+///    ([`reproducible_products`](crate::threads::reproducible_products)): matrix products
+///    give the same bits for any thread count (and are a little slower than MKL's
+///    fastest path);
+/// 2. glibc's allocator keeps large blocks in its heap ([`tune_allocator`]);
+/// 3. which lets the trainer's [`ThreadGovernor`](crate::threads::ThreadGovernor) lower
+///    libtorch's thread count while other processes keep cores busy, and restore it after
+///    each run.
+///
+/// `TCHLAB_PROCESS_TUNING=off` turns all three off (a host program that owns these
+/// settings); results then may depend on the thread count. Not switchable: the trainer
+/// reseeds libtorch's global generator at every epoch (see
+/// [`Trainer::fit_from`](crate::train::Trainer::fit_from)).
+///
+/// ```
+/// tchlab::env::prepare_process(); // idempotent
+/// ```
+pub fn prepare_process() {
+    tune_allocator();
+    crate::threads::reproducible_products();
+}
+
 /// Keeps large allocations (batches, activations, gradients: tens of KB to MB, freed and
 /// made again every step) inside glibc's heap instead of mapping and unmapping them, and
-/// page-faulting fresh zeroed pages, on every step. Process-wide and done once;
-/// [`DataLoader`](crate::data::DataLoader) and [`Trainer`](crate::train::Trainer) call it.
+/// page-faulting fresh zeroed pages, on every step. Process-wide and done once, through
+/// [`prepare_process`]; nothing when [`process_tuning`] is off.
 ///
 /// ```
 /// tchlab::env::tune_allocator();
@@ -286,11 +330,25 @@ pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        if !process_tuning() {
+            return;
+        }
         static ONCE: std::sync::Once = std::sync::Once::new();
         // SAFETY: mallopt only changes glibc's allocation thresholds; any value is valid.
         ONCE.call_once(|| unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
             libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tuning_is_on_unless_turned_off() {
+        assert!(super::tuning_allowed(None) && super::tuning_allowed(Some("on")));
+        for off in ["off", "0", " OFF ", "false", "no"] {
+            assert!(!super::tuning_allowed(Some(off)), "{off}");
+        }
     }
 }

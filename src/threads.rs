@@ -26,9 +26,9 @@ pub(crate) fn pin() {
 /// reproducibility in strict mode, so that a product gives the same bits whatever the
 /// number of threads, and says whether that holds. It holds only when asked before
 /// MKL's first product in this process, or when the environment already asked
-/// (`MKL_CBWR=AUTO,STRICT`, which the notebooks' kernel sets); tchlab asks when a model,
-/// a loader or a trainer is made, and `tchlab` does it first thing. `false` also when
-/// libtorch has no MKL.
+/// (`MKL_CBWR=AUTO,STRICT`, which the notebooks' kernel sets); tchlab asks in
+/// [`crate::env::prepare_process`]. `false` when libtorch has no MKL, and when
+/// [`crate::env::process_tuning`] is off (then tchlab does not ask).
 ///
 /// ```
 /// let first = tchlab::threads::reproducible_products();
@@ -37,6 +37,9 @@ pub(crate) fn pin() {
 pub fn reproducible_products() -> bool {
     static HOLDS: OnceLock<bool> = OnceLock::new();
     *HOLDS.get_or_init(|| {
+        if !crate::env::process_tuning() {
+            return false;
+        }
         // MKL_CBWR_AUTO | MKL_CBWR_STRICT (mkl_cbwr.h); success is MKL_CBWR_SUCCESS = 0.
         const AUTO_STRICT: libc::c_int = 2 | 0x10000;
         // SAFETY: dlsym with a NUL-terminated name only looks the symbol up; when found it
@@ -139,7 +142,8 @@ impl Drop for ThreadGovernor {
 
 /// The thread count for `cores` cores of which other processes keep `busy_elsewhere`
 /// busy: the cores they leave, at least one, counting as taken every core of which they
-/// use 0.4 or more (beside two spinning threads on two cores, one busy process gets about
+/// use 0.4 or more (a threshold measured on a 2-core machine, stated rather than derived;
+/// beside two spinning threads on two cores, one busy process gets about
 /// two thirds of a core; beside one thread, all of one).
 fn free_cores(cores: usize, busy_elsewhere: f64) -> usize {
     let taken = (busy_elsewhere - 0.4).ceil().max(0.0) as usize;

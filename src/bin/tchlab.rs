@@ -95,7 +95,7 @@ struct RunArgs {
 fn main() -> ExitCode {
     tchlab::output::clean_up_on_signals();
     // Before any matrix product: results then do not depend on the thread count.
-    tchlab::threads::reproducible_products();
+    tchlab::env::prepare_process();
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,

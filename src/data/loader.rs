@@ -40,7 +40,8 @@ pub struct DataLoader {
 
 impl DataLoader {
     /// A loader over `dataset` with `batch_size` examples per batch, in order.
-    /// Fails on an empty dataset or a batch size of 0.
+    /// Fails on an empty dataset or a batch size of 0. Prepares the process once
+    /// ([`crate::env::prepare_process`]: MKL's reproducible mode, glibc's allocator).
     pub fn new(dataset: impl Dataset + 'static, batch_size: usize) -> Result<Self> {
         Self::from_arc(Arc::new(dataset), batch_size)
     }
@@ -49,8 +50,7 @@ impl DataLoader {
     pub fn from_arc(dataset: Arc<dyn Dataset>, batch_size: usize) -> Result<Self> {
         ensure!(batch_size > 0, "batch size is 0: set a batch size of at least 1");
         ensure!(!dataset.is_empty(), "the dataset is empty: nothing to load (check the data folder or CSV)");
-        crate::env::tune_allocator();
-        crate::threads::reproducible_products();
+        crate::env::prepare_process();
         Ok(DataLoader { dataset, batch_size, shuffle: None, drop_last: false, device: Device::Cpu })
     }
 

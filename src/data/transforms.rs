@@ -620,6 +620,8 @@ unsafe extern "C-unwind" fn jpeg_error_exit(cinfo: &mut mozjpeg_sys::jpeg_common
 /// (real photos often have a few stray bytes), except the end of the data before the
 /// image is complete.
 unsafe extern "C-unwind" fn jpeg_emit_message(cinfo: &mut mozjpeg_sys::jpeg_common_struct, level: c_int) {
+    // SAFETY: libjpeg calls this with its own `cinfo`, whose `err` points to the error
+    // manager set up before decoding (or is null, which `as_ref` turns into None).
     let code = unsafe { cinfo.err.as_ref() }.map(|e| e.msg_code);
     if level < 0 && code == Some(mozjpeg_sys::JWRN_JPEG_EOF) {
         std::panic::resume_unwind(Box::new(JpegStop(

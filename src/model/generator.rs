@@ -30,7 +30,8 @@ pub struct Generator {
     raw: *mut c_void,
 }
 
-// The generator object has its own lock; nothing in it is tied to a thread.
+// SAFETY: the generator object (a `at::Generator` owned through `raw`) has its own lock
+// and nothing in it is tied to a thread; only one `Generator` owns a pointer.
 unsafe impl Send for Generator {}
 
 impl std::fmt::Debug for Generator {
@@ -41,6 +42,7 @@ impl std::fmt::Debug for Generator {
 
 impl Drop for Generator {
     fn drop(&mut self) {
+        // SAFETY: `raw` came from `tchlab_generator_new`, is not null, and is freed once.
         unsafe { tchlab_generator_free(self.raw) }
     }
 }
@@ -52,6 +54,7 @@ impl Generator {
     /// let _g = tchlab::model::Generator::new(1).unwrap();
     /// ```
     pub fn new(seed: u64) -> Result<Self> {
+        // SAFETY: takes a plain integer; returns an owned pointer or null (checked below).
         let raw = unsafe { tchlab_generator_new(seed) };
         if raw.is_null() {
             bail!("libtorch could not create a random generator (seed {seed})");
@@ -68,6 +71,7 @@ impl Generator {
     /// ```
     pub fn uniform(&mut self, dims: &[i64], low: f64, high: f64) -> Result<Tensor> {
         let mut tensor = Tensor::f_zeros(dims, tch::kind::FLOAT_CPU)?;
+        // SAFETY: `draw` passes the live generator and a live float CPU tensor.
         self.draw(&mut tensor, |g, t| unsafe { tchlab_uniform_(g, t, low, high) })?;
         Ok(tensor)
     }
@@ -81,6 +85,7 @@ impl Generator {
     /// ```
     pub fn randn(&mut self, dims: &[i64]) -> Result<Tensor> {
         let mut tensor = Tensor::f_empty(dims, tch::kind::FLOAT_CPU)?;
+        // SAFETY: `draw` passes the live generator and a live float CPU tensor.
         self.draw(&mut tensor, |g, t| unsafe { tchlab_normal_(g, t, 0.0, 1.0) })?;
         Ok(tensor)
     }
@@ -91,6 +96,8 @@ impl Generator {
         if error.is_null() {
             return Ok(());
         }
+        // SAFETY: a non-null error is a NUL-terminated message the C++ side allocated for
+        // us; it is read once, then freed once by the same side.
         let text = unsafe { CStr::from_ptr(error) }.to_string_lossy().into_owned();
         unsafe { tchlab_free_message(error) };
         Err(anyhow!("libtorch could not draw random numbers: {text}"))

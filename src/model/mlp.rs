@@ -157,10 +157,12 @@ impl Mlp {
         Self::on_device(config, seed, Device::Cpu)
     }
 
-    /// Builds the model on `device`; `seed` fixes the initial weights.
+    /// Builds the model on `device`; `seed` fixes the initial weights. Prepares the
+    /// process once ([`crate::env::prepare_process`]: MKL's reproducible mode, glibc's
+    /// allocator).
     pub fn on_device(config: &MlpConfig, seed: u64, device: Device) -> Result<Self> {
         config.validate()?;
-        crate::threads::reproducible_products();
+        crate::env::prepare_process();
         let mut generator = Generator::new(seed)?;
         let vs = nn::VarStore::new(device);
         let root = vs.root();

@@ -103,10 +103,10 @@ struct Epoch<'r, 'm> {
 }
 
 impl Trainer {
-    /// A trainer with `config` and no hooks.
+    /// A trainer with `config` and no hooks. Prepares the process once
+    /// ([`crate::env::prepare_process`]: MKL's reproducible mode, glibc's allocator).
     pub fn new(config: TrainConfig) -> Self {
-        crate::env::tune_allocator();
-        crate::threads::reproducible_products();
+        crate::env::prepare_process();
         Trainer { config, hooks: Vec::new(), transform: None }
     }
 
@@ -161,6 +161,12 @@ impl Trainer {
     /// ([`StepMethod`], chosen once for the run and kept in [`History::step`]; on the
     /// [`BatchTransform`]'s inputs when one is set), then the evaluation, the hooks and
     /// the progress line.
+    ///
+    /// Process-wide: the dropout seed is libtorch's global generator, reseeded from the
+    /// run's seed at every epoch (so other code drawing from it during a run gets the
+    /// trainer's stream); under the fused step a
+    /// [`ThreadGovernor`](crate::threads::ThreadGovernor) may change libtorch's thread
+    /// count during the run and restores it after (see [`crate::env::prepare_process`]).
     pub fn fit_from(
         &mut self,
         model: &mut dyn Network,
