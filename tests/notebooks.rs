@@ -147,7 +147,7 @@ fn lecture_notebooks_run_clean() {
 #[test]
 fn registry_pairs_every_experiment_with_the_notebook_that_runs_it() {
     let registry = tchlab::experiments::all();
-    for e in &registry {
+    for e in registry {
         let path = root().join("notebooks").join(format!("{}.ipynb", e.notebook));
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|_| panic!("{}: notebook {} is missing", e.name, path.display()));

@@ -163,9 +163,9 @@ fn data(command: DataCommand) -> Result<()> {
     }
 }
 
-fn run(args: RunArgs) -> Result<()> {
-    let experiment = experiments::find(&args.experiment)?;
-    tchlab::env::set_threads(args.threads)?;
+/// The settings of `tchlab run`: `--set` (and `--ci`, `--epochs`, `--device`) checked
+/// against the experiment's settings, and the seeds to run (`--seed`, `--seeds`).
+fn run_settings(experiment: &experiments::Experiment, args: &RunArgs) -> Result<(Params, Vec<Option<u64>>)> {
     let mut params = Params::parse(&args.set)?;
     if args.ci {
         params.set("profile", "ci");
@@ -192,6 +192,13 @@ fn run(args: RunArgs) -> Result<()> {
     if seeds.iter().any(Option::is_some) && !known.iter().any(|k| k == "seed") {
         bail!("--seed does not apply to {}", experiment.name);
     }
+    Ok((params, seeds))
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    let experiment = experiments::find(&args.experiment)?;
+    tchlab::env::set_threads(args.threads)?;
+    let (params, seeds) = run_settings(experiment, &args)?;
     let out = args.out.unwrap_or_else(|| PathBuf::from("runs").join(experiment.name));
     // Checked, locked and created before any training: a folder that may not be
     // replaced is refused up front, and the results appear only when complete.

@@ -281,35 +281,7 @@ impl CsvImageDataset {
                 bail!("{} row {row}: `{}` is empty: name an image file", csv.display(), options.file_column);
             };
             let path = dir.join(name);
-            match paths::resolve(&real_dir, &path) {
-                Resolved::Missing => {
-                    let trimmed = name.trim();
-                    let hint = if trimmed != name && !trimmed.is_empty() && dir.join(trimmed).exists() {
-                        format!(" (`{trimmed}` exists: remove the spaces around the name)")
-                    } else {
-                        String::new()
-                    };
-                    bail!(
-                        "{} row {row} names {}, which does not exist{hint}: fix the row or add the image",
-                        csv.display(),
-                        path.display()
-                    );
-                }
-                Resolved::Outside(real) if !options.allow_outside_paths => bail!(
-                    "{} row {row} names `{name}`, which is {}, outside the image folder {}: move the image \
-                     into the folder and name it relative to it, or set CsvOptions::allow_outside_paths to \
-                     read files outside it",
-                    csv.display(),
-                    real.display(),
-                    dir.display()
-                ),
-                Resolved::Inside(real) | Resolved::Outside(real) => ensure!(
-                    real.is_file(),
-                    "{} row {row} names `{name}`, which is not a file ({}): name an image file",
-                    csv.display(),
-                    real.display()
-                ),
-            }
+            check_row_file(&csv, row, name, &path, (&dir, &real_dir), options)?;
             files.push(path);
         }
         ensure!(!files.is_empty(), "{} has no rows: the dataset is empty", csv.display());
@@ -357,6 +329,49 @@ impl CsvImageDataset {
     pub fn labels(&self) -> &[i64] {
         &self.labels
     }
+}
+
+/// Checks that the image row `row` of `csv` names (`name`, at `path`) exists, is a file,
+/// and lies inside the image folder (`dir`, resolved: `real_dir`) unless the options allow
+/// files outside it.
+fn check_row_file(
+    csv: &Path,
+    row: usize,
+    name: &str,
+    path: &Path,
+    (dir, real_dir): (&Path, &Path),
+    options: &CsvOptions,
+) -> Result<()> {
+    match paths::resolve(real_dir, path) {
+        Resolved::Missing => {
+            let trimmed = name.trim();
+            let hint = if trimmed != name && !trimmed.is_empty() && dir.join(trimmed).exists() {
+                format!(" (`{trimmed}` exists: remove the spaces around the name)")
+            } else {
+                String::new()
+            };
+            bail!(
+                "{} row {row} names {}, which does not exist{hint}: fix the row or add the image",
+                csv.display(),
+                path.display()
+            );
+        }
+        Resolved::Outside(real) if !options.allow_outside_paths => bail!(
+            "{} row {row} names `{name}`, which is {}, outside the image folder {}: move the image \
+             into the folder and name it relative to it, or set CsvOptions::allow_outside_paths to \
+             read files outside it",
+            csv.display(),
+            real.display(),
+            dir.display()
+        ),
+        Resolved::Inside(real) | Resolved::Outside(real) => ensure!(
+            real.is_file(),
+            "{} row {row} names `{name}`, which is not a file ({}): name an image file",
+            csv.display(),
+            real.display()
+        ),
+    }
+    Ok(())
 }
 
 impl Dataset for CsvImageDataset {

@@ -70,6 +70,38 @@ fn is_image(path: &Path) -> bool {
         .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
 }
 
+/// The images of every class folder with their labels (the folder's index), each checked
+/// to lie inside `root`; a class folder without images is an error unless the options
+/// allow it.
+fn class_images(
+    real_root: &Path,
+    root: &Path,
+    class_dirs: &[PathBuf],
+    options: &ImageFolderOptions,
+) -> Result<Vec<(PathBuf, i64)>> {
+    let mut files = Vec::new();
+    for (label, dir) in class_dirs.iter().enumerate() {
+        let mut count = 0;
+        for (_, path) in visible_entries(dir)? {
+            if !(is_image(&path) && path.is_file()) {
+                continue;
+            }
+            check_inside(real_root, root, &path, options)?;
+            files.push((path, label as i64));
+            count += 1;
+        }
+        ensure!(
+            count > 0 || options.allow_empty_classes,
+            "class folder {} has no .png/.jpg/.jpeg images: add its images, or remove the folder (or rename \
+             it to start with '.' to hide it); to keep it as a class without examples, open {} with \
+             ImageFolderOptions {{ allow_empty_classes: true, .. }}",
+            dir.display(),
+            root.display()
+        );
+    }
+    Ok(files)
+}
+
 /// The visible entries of `dir` (names not starting with `.`), as (name, path).
 fn visible_entries(dir: &Path) -> Result<Vec<(OsString, PathBuf)>> {
     let mut out = Vec::new();
@@ -156,26 +188,7 @@ impl ImageFolder {
             root.display(),
             classes[0]
         );
-        let mut files = Vec::new();
-        for (label, dir) in class_dirs.iter().enumerate() {
-            let mut count = 0;
-            for (_, path) in visible_entries(dir)? {
-                if !(is_image(&path) && path.is_file()) {
-                    continue;
-                }
-                check_inside(&real_root, &root, &path, &options)?;
-                files.push((path, label as i64));
-                count += 1;
-            }
-            ensure!(
-                count > 0 || options.allow_empty_classes,
-                "class folder {} has no .png/.jpg/.jpeg images: add its images, or remove the folder (or rename \
-                 it to start with '.' to hide it); to keep it as a class without examples, open {} with \
-                 ImageFolderOptions {{ allow_empty_classes: true, .. }}",
-                dir.display(),
-                root.display()
-            );
-        }
+        let files = class_images(&real_root, &root, &class_dirs, &options)?;
         ensure!(!files.is_empty(), "{} has class folders but no .png/.jpg images", root.display());
         let mut ds = ImageFolder {
             root,

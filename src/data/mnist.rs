@@ -378,58 +378,9 @@ impl Mnist {
     /// assert_eq!(m.test_images.size(), vec![10_000, 28, 28]);
     /// ```
     pub fn load_dir(kind: MnistKind, dir: &Path) -> Result<Self> {
-        let find = |name: &str| -> Result<PathBuf> {
-            let gz = dir.join(name);
-            let raw = dir.join(name.trim_end_matches(".gz"));
-            if gz.exists() {
-                Ok(gz)
-            } else if raw.exists() {
-                Ok(raw)
-            } else {
-                bail!(
-                    "{} is missing: run `tchlab data fetch {}` or set {}",
-                    gz.display(),
-                    kind.name(),
-                    kind.mirror_variable()
-                )
-            }
-        };
         let files = kind.files();
-        let images = |f: &IdxFile| -> Result<(Tensor, PathBuf)> {
-            let path = find(f.name)?;
-            let (dims, data) = read_idx(&path)?;
-            let p = path.display();
-            ensure!(dims.len() == 3, "{p}: expected image data with 3 dimensions, found {dims:?}");
-            ensure!(dims[0] > 0, "{p}: the file holds 0 images; delete it and fetch it again");
-            ensure!(
-                dims[1] > 0 && dims[2] > 0,
-                "{p}: images of {}×{} pixels; delete it and fetch it again",
-                dims[1],
-                dims[2]
-            );
-            let shape = [dims[0] as i64, dims[1] as i64, dims[2] as i64];
-            let t = Tensor::f_from_slice(&data)
-                .and_then(|t| t.f_reshape(shape))
-                .with_context(|| format!("{p}: cannot hold {} bytes of images", data.len()))?;
-            Ok((t, path))
-        };
-        let labels = |f: &IdxFile, n: i64| -> Result<Tensor> {
-            let path = find(f.name)?;
-            let (dims, data) = read_idx(&path)?;
-            ensure!(dims.len() == 1, "{}: expected label data with 1 dimension, found {dims:?}", path.display());
-            ensure!(
-                dims[0] as i64 == n,
-                "{}: {} labels but the image file has {n} images: the files do not belong together",
-                path.display(),
-                dims[0]
-            );
-            if let Some(bad) = data.iter().position(|&l| l > 9) {
-                bail!("{}: label {} at index {bad} is not a class 0-9", path.display(), data[bad]);
-            }
-            Tensor::f_from_slice(&data)
-                .and_then(|t| t.f_to_kind(tch::Kind::Int64))
-                .with_context(|| format!("{}: cannot hold {} labels", path.display(), data.len()))
-        };
+        let images = |f: &IdxFile| read_images(kind, dir, f);
+        let labels = |f: &IdxFile, n: i64| read_labels(kind, dir, f, n);
         // The two image files decompress in parallel (most of the loading time).
         let (train_images, test_images) = std::thread::scope(|s| {
             let train = s.spawn(|| images(&files[0]));
@@ -487,4 +438,52 @@ impl Mnist {
             .expect("images and labels were checked to match")
             .with_classes(self.kind.classes())
     }
+}
+
+/// The file `name` of `kind` in `dir`: compressed (`.gz`) or not; the error says how to
+/// fetch it.
+fn find_file(kind: MnistKind, dir: &Path, name: &str) -> Result<PathBuf> {
+    let gz = dir.join(name);
+    let raw = dir.join(name.trim_end_matches(".gz"));
+    if gz.exists() {
+        Ok(gz)
+    } else if raw.exists() {
+        Ok(raw)
+    } else {
+        bail!("{} is missing: run `tchlab data fetch {}` or set {}", gz.display(), kind.name(), kind.mirror_variable())
+    }
+}
+
+/// The images of IDX file `f` as `[n, rows, cols]` bytes, and the file's path.
+fn read_images(kind: MnistKind, dir: &Path, f: &IdxFile) -> Result<(Tensor, PathBuf)> {
+    let path = find_file(kind, dir, f.name)?;
+    let (dims, data) = read_idx(&path)?;
+    let p = path.display();
+    ensure!(dims.len() == 3, "{p}: expected image data with 3 dimensions, found {dims:?}");
+    ensure!(dims[0] > 0, "{p}: the file holds 0 images; delete it and fetch it again");
+    ensure!(dims[1] > 0 && dims[2] > 0, "{p}: images of {}×{} pixels; delete it and fetch it again", dims[1], dims[2]);
+    let shape = [dims[0] as i64, dims[1] as i64, dims[2] as i64];
+    let t = Tensor::f_from_slice(&data)
+        .and_then(|t| t.f_reshape(shape))
+        .with_context(|| format!("{p}: cannot hold {} bytes of images", data.len()))?;
+    Ok((t, path))
+}
+
+/// The `n` labels (0–9) of IDX file `f`.
+fn read_labels(kind: MnistKind, dir: &Path, f: &IdxFile, n: i64) -> Result<Tensor> {
+    let path = find_file(kind, dir, f.name)?;
+    let (dims, data) = read_idx(&path)?;
+    ensure!(dims.len() == 1, "{}: expected label data with 1 dimension, found {dims:?}", path.display());
+    ensure!(
+        dims[0] as i64 == n,
+        "{}: {} labels but the image file has {n} images: the files do not belong together",
+        path.display(),
+        dims[0]
+    );
+    if let Some(bad) = data.iter().position(|&l| l > 9) {
+        bail!("{}: label {} at index {bad} is not a class 0-9", path.display(), data[bad]);
+    }
+    Tensor::f_from_slice(&data)
+        .and_then(|t| t.f_to_kind(tch::Kind::Int64))
+        .with_context(|| format!("{}: cannot hold {} labels", path.display(), data.len()))
 }

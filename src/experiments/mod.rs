@@ -71,105 +71,104 @@ macro_rules! experiment {
     };
 }
 
-/// Every experiment, in lecture order.
+/// Every experiment, in lecture order: the registry.
 ///
 /// ```
 /// let names: Vec<&str> = tchlab::experiments::all().iter().map(|e| e.name).collect();
 /// assert!(names.contains(&"sigmoid-vs-softmax"));
 /// ```
-pub fn all() -> Vec<Experiment> {
-    vec![
-        experiment!(
-            architecture,
-            "01-mlp-architecture",
-            "MLP computation graph: autograd vs the slide's path sum, all-zero init, non-convex loss over seeds"
-        ),
-        experiment!(
-            loss_landscape,
-            "01-mlp-architecture",
-            "2-D slices of the loss around softmax regression and an MLP along filter-normalised random directions"
-        ),
-        experiment!(
-            activations,
-            "02-activation-functions",
-            "every activation with its derivative; sigmoid/tanh/ReLU/smooth variants trained on MNIST"
-        ),
-        experiment!(
-            smooth_adversarial,
-            "02-activation-functions",
-            "FGSM/PGD attacks on MNIST MLPs with ReLU vs smooth activations, standard and adversarial training (Xie et al. 2020)"
-        ),
-        #[cfg(feature = "polars")]
-        experiment!(xor, "03-xor", "XOR: linear vs ReLU hidden layer, loss per epoch and decision regions"),
-        experiment!(
-            sigmoid_vs_softmax,
-            "04-sigmoid-mse-vs-softmax-ce",
-            "MNIST 784-100-10: sigmoid + MSE vs softmax + cross-entropy (lecture: 91.32% vs 97.61% test)"
-        ),
-        experiment!(
-            dead_relu,
-            "05-dead-relus",
-            "dying ReLUs: dead-unit fraction per layer with ReLU, leaky ReLU and ELU"
-        ),
-        experiment!(
-            wide_vs_deep,
-            "06-wide-vs-deep",
-            "equal parameter budgets, wide vs deep; gradient norms per layer at init: sigmoid vs ReLU, default vs Kaiming vs N(0, 1)"
-        ),
-        experiment!(
-            depth_expressiveness,
-            "06-wide-vs-deep",
-            "Telgarsky's sawtooth: a deep ReLU net of width 2 draws 2^k linear pieces, one hidden layer of the same parameters cannot"
-        ),
-        experiment!(
-            fashion_inits,
-            "06-wide-vs-deep",
-            "Fashion-MNIST 784-75-50-25-10: tanh with U(0, 1) weights never learns, tanh and ReLU with the default init do"
-        ),
-        experiment!(
-            failure_cases,
-            "07-failure-cases-and-overfitting",
-            "an MNIST MLP's misclassified digits, confusion matrix, under/overfitting sweeps"
-        ),
-        experiment!(
-            overfitting_time,
-            "10-bias-variance-and-data",
-            "a 784-512-512-10 MLP on 1,000 images trained long: training loss to ~0, validation loss U-shaped, best epoch"
-        ),
-        experiment!(
-            bias_variance,
-            "10-bias-variance-and-data",
-            "bias² + variance + noise vs the test error across MLP widths (sin 2πx regression); the 0–1 decomposition on MNIST"
-        ),
-        experiment!(
-            value_of_data,
-            "10-bias-variance-and-data",
-            "softmax regression vs an MLP from 300 to 60,000 training images at a fixed number of steps"
-        ),
-        experiment!(
-            double_descent,
-            "10-bias-variance-and-data",
-            "test error vs width of MLPs fitted to noisy MNIST labels; random ReLU features, min-norm fit, peak at N = n"
-        ),
-        experiment!(
-            validation_optimism,
-            "10-bias-variance-and-data",
-            "random search selected on a small validation set: the winner's validation accuracy vs its test accuracy"
-        ),
-        #[cfg(feature = "polars")]
-        experiment!(
-            custom_loader,
-            "08-custom-data-loader",
-            "the lecture's CSV + PNG custom dataset (256 images per split) and its MLP"
-        ),
-        experiment!(
-            cats_dogs,
-            "09-cats-and-dogs",
-            "cats vs dogs photos: image folder, normalisation, augmentation, VGG-style CNN"
-        ),
-        experiment!(sweep, "09-cats-and-dogs", "parameters vs hyperparameters: learning rate × hidden units on MNIST"),
-    ]
+pub fn all() -> &'static [Experiment] {
+    REGISTRY
 }
+
+/// The registry's entries (see [`all`]).
+static REGISTRY: &[Experiment] = &[
+    experiment!(
+        architecture,
+        "01-mlp-architecture",
+        "MLP computation graph: autograd vs the slide's path sum, all-zero init, non-convex loss over seeds"
+    ),
+    experiment!(
+        loss_landscape,
+        "01-mlp-architecture",
+        "2-D slices of the loss around softmax regression and an MLP along filter-normalised random directions"
+    ),
+    experiment!(
+        activations,
+        "02-activation-functions",
+        "every activation with its derivative; sigmoid/tanh/ReLU/smooth variants trained on MNIST"
+    ),
+    experiment!(
+        smooth_adversarial,
+        "02-activation-functions",
+        "FGSM/PGD attacks on MNIST MLPs with ReLU vs smooth activations, standard and adversarial training (Xie et al. 2020)"
+    ),
+    #[cfg(feature = "polars")]
+    experiment!(xor, "03-xor", "XOR: linear vs ReLU hidden layer, loss per epoch and decision regions"),
+    experiment!(
+        sigmoid_vs_softmax,
+        "04-sigmoid-mse-vs-softmax-ce",
+        "MNIST 784-100-10: sigmoid + MSE vs softmax + cross-entropy (lecture: 91.32% vs 97.61% test)"
+    ),
+    experiment!(dead_relu, "05-dead-relus", "dying ReLUs: dead-unit fraction per layer with ReLU, leaky ReLU and ELU"),
+    experiment!(
+        wide_vs_deep,
+        "06-wide-vs-deep",
+        "equal parameter budgets, wide vs deep; gradient norms per layer at init: sigmoid vs ReLU, default vs Kaiming vs N(0, 1)"
+    ),
+    experiment!(
+        depth_expressiveness,
+        "06-wide-vs-deep",
+        "Telgarsky's sawtooth: a deep ReLU net of width 2 draws 2^k linear pieces, one hidden layer of the same parameters cannot"
+    ),
+    experiment!(
+        fashion_inits,
+        "06-wide-vs-deep",
+        "Fashion-MNIST 784-75-50-25-10: tanh with U(0, 1) weights never learns, tanh and ReLU with the default init do"
+    ),
+    experiment!(
+        failure_cases,
+        "07-failure-cases-and-overfitting",
+        "an MNIST MLP's misclassified digits, confusion matrix, under/overfitting sweeps"
+    ),
+    experiment!(
+        overfitting_time,
+        "10-bias-variance-and-data",
+        "a 784-512-512-10 MLP on 1,000 images trained long: training loss to ~0, validation loss U-shaped, best epoch"
+    ),
+    experiment!(
+        bias_variance,
+        "10-bias-variance-and-data",
+        "bias² + variance + noise vs the test error across MLP widths (sin 2πx regression); the 0–1 decomposition on MNIST"
+    ),
+    experiment!(
+        value_of_data,
+        "10-bias-variance-and-data",
+        "softmax regression vs an MLP from 300 to 60,000 training images at a fixed number of steps"
+    ),
+    experiment!(
+        double_descent,
+        "10-bias-variance-and-data",
+        "test error vs width of MLPs fitted to noisy MNIST labels; random ReLU features, min-norm fit, peak at N = n"
+    ),
+    experiment!(
+        validation_optimism,
+        "10-bias-variance-and-data",
+        "random search selected on a small validation set: the winner's validation accuracy vs its test accuracy"
+    ),
+    #[cfg(feature = "polars")]
+    experiment!(
+        custom_loader,
+        "08-custom-data-loader",
+        "the lecture's CSV + PNG custom dataset (256 images per split) and its MLP"
+    ),
+    experiment!(
+        cats_dogs,
+        "09-cats-and-dogs",
+        "cats vs dogs photos: image folder, normalisation, augmentation, VGG-style CNN"
+    ),
+    experiment!(sweep, "09-cats-and-dogs", "parameters vs hyperparameters: learning rate × hidden units on MNIST"),
+];
 
 /// Finds an experiment by name.
 ///
@@ -177,10 +176,9 @@ pub fn all() -> Vec<Experiment> {
 /// assert!(tchlab::experiments::find("xor").is_ok());
 /// assert!(tchlab::experiments::find("nope").is_err());
 /// ```
-pub fn find(name: &str) -> Result<Experiment> {
-    let list = all();
-    let names: Vec<&str> = list.iter().map(|e| e.name).collect();
-    match list.into_iter().find(|e| e.name == name) {
+pub fn find(name: &str) -> Result<&'static Experiment> {
+    let names: Vec<&str> = all().iter().map(|e| e.name).collect();
+    match all().iter().find(|e| e.name == name) {
         Some(e) => Ok(e),
         None => bail!("unknown experiment `{name}`; `tchlab list` shows them: {}", names.join(", ")),
     }

@@ -99,30 +99,8 @@ impl EnsembleTrain {
     pub fn fit(&self, ensemble: &mut MlpEnsemble, inputs: &Tensor, targets: &Tensor) -> Result<History> {
         let train = self;
         let k = ensemble.members();
-        let inputs =
-            if inputs.dim() == 2 { inputs.unsqueeze(0).expand([k, -1, -1], false) } else { inputs.shallow_clone() };
-        let size = inputs.size();
-        ensure!(
-            size.len() == 3 && size[0] == k && size[2] == ensemble.config().inputs,
-            "inputs of shape {size:?}: want [{k}, n, {}]",
-            ensemble.config().inputs
-        );
-        let n = size[1];
-        ensure!(n > 0, "no training examples");
-        match train.loss {
-            EnsembleLoss::CrossEntropy => ensure!(
-                targets.size() == [k, n] && targets.kind() == Kind::Int64,
-                "cross-entropy targets must be class indices [{k}, {n}] (i64), got {:?} {:?}",
-                targets.size(),
-                targets.kind()
-            ),
-            EnsembleLoss::Mse => ensure!(
-                targets.size() == [k, n, ensemble.config().outputs],
-                "MSE targets must be [{k}, {n}, {}], got {:?}",
-                ensemble.config().outputs,
-                targets.size()
-            ),
-        }
+        let inputs = self.checked_inputs(ensemble, inputs, targets)?;
+        let n = inputs.size()[1];
         let mut opt = train.optimizer.build(ensemble.var_store())?;
         let batch = train.batch.map_or(n, |b| (b as i64).clamp(1, n));
         let mut history = History::default();
@@ -167,6 +145,37 @@ impl EnsembleTrain {
             );
         }
         Ok(history)
+    }
+
+    /// `inputs` as `[members, n, inputs]` (a shared `[n, inputs]` expanded to every
+    /// member), after checking them and `targets` against `ensemble` and the loss.
+    fn checked_inputs(&self, ensemble: &MlpEnsemble, inputs: &Tensor, targets: &Tensor) -> Result<Tensor> {
+        let k = ensemble.members();
+        let inputs =
+            if inputs.dim() == 2 { inputs.unsqueeze(0).expand([k, -1, -1], false) } else { inputs.shallow_clone() };
+        let size = inputs.size();
+        ensure!(
+            size.len() == 3 && size[0] == k && size[2] == ensemble.config().inputs,
+            "inputs of shape {size:?}: want [{k}, n, {}]",
+            ensemble.config().inputs
+        );
+        let n = size[1];
+        ensure!(n > 0, "no training examples");
+        match self.loss {
+            EnsembleLoss::CrossEntropy => ensure!(
+                targets.size() == [k, n] && targets.kind() == Kind::Int64,
+                "cross-entropy targets must be class indices [{k}, {n}] (i64), got {:?} {:?}",
+                targets.size(),
+                targets.kind()
+            ),
+            EnsembleLoss::Mse => ensure!(
+                targets.size() == [k, n, ensemble.config().outputs],
+                "MSE targets must be [{k}, {n}, {}], got {:?}",
+                ensemble.config().outputs,
+                targets.size()
+            ),
+        }
+        Ok(inputs)
     }
 }
 

@@ -102,6 +102,17 @@ struct Epoch<'r, 'm> {
     lr: f64,
 }
 
+/// What the end of every epoch of a run works with.
+struct EpochEnd<'a> {
+    /// A loader over the training set, when the training numbers come from a pass over it.
+    train_eval: Option<DataLoader>,
+    valid: Option<&'a DataLoader>,
+    clock: Instant,
+    /// Seconds of the epochs before this run (a resumed history).
+    offset: f64,
+    progress: Progress,
+}
+
 impl Trainer {
     /// A trainer with `config` and no hooks. Prepares the process once
     /// ([`crate::env::prepare_process`]: MKL's reproducible mode, glibc's allocator).
@@ -192,45 +203,16 @@ impl Trainer {
         let offset = history.epochs.last().map(|r| r.seconds).unwrap_or(0.0);
         history.batches_per_epoch = train.len();
         let progress = Progress::new(&c, (c.epochs.saturating_sub(start)) * train.len());
-        let clock = Instant::now();
+        let ends = EpochEnd { train_eval, valid, clock: Instant::now(), offset, progress };
         for epoch in start + 1..=c.epochs {
             let lr = c.schedule.lr(c.optimizer.lr(), epoch - 1, c.epochs);
             stepper.set_lr(lr);
             tch::manual_seed(crate::rng::mix(c.seed ^ epoch as u64) as i64 & i64::MAX);
             let run = Epoch { stepper: &mut stepper, governor: governor.as_mut(), train, number: epoch, lr };
-            let totals = self.train_epoch(run, &mut history, &progress)?;
-            let model = stepper.network();
-            let train_result = match &train_eval {
-                Some(loader) => evaluate(model, loader, c.loss)?,
-                None => totals.evaluation(c.minibatch_accuracy),
-            };
-            history.push(
-                epoch,
-                "train",
-                train_result.loss,
-                train_result.accuracy,
-                lr,
-                clock.elapsed().as_secs_f64() + offset,
-            );
-            let mut line = format!(
-                "epoch {epoch:>3}/{} | train loss {:.4} acc {:.2}%",
-                c.epochs,
-                train_result.loss,
-                100.0 * train_result.accuracy
-            );
-            if let Some(v) = valid {
-                let e = evaluate(model, v, c.loss)?;
-                history.push(epoch, "valid", e.loss, e.accuracy, lr, clock.elapsed().as_secs_f64() + offset);
-                line.push_str(&format!(" | valid loss {:.4} acc {:.2}%", e.loss, 100.0 * e.accuracy));
-            }
-            for h in &mut self.hooks {
-                h.end_of_epoch(model, epoch, &mut history)?;
-            }
-            line.push_str(&format!(" | {:.1}s", clock.elapsed().as_secs_f64() + offset));
-            if c.logs_epoch(epoch) {
-                progress.line(line);
-            }
+            let totals = self.train_epoch(run, &mut history, &ends.progress)?;
+            self.end_epoch(&ends, stepper.network(), &totals, (epoch, lr), &mut history)?;
         }
+        let progress = ends.progress;
         progress.finish();
         Ok(history)
     }
@@ -262,6 +244,45 @@ impl Trainer {
         ensure!(c.epochs >= 1, "epochs = 0: training needs at least one epoch (set epochs to 1 or more)");
         let lr = c.optimizer.lr();
         ensure!(lr.is_finite() && lr >= 0.0, "learning rate {lr} is not a finite number >= 0: set lr to e.g. 0.1");
+        Ok(())
+    }
+
+    /// After an epoch's steps (`at`: the epoch and its learning rate): records the
+    /// training numbers (from `totals`, or a pass over the training set) and the
+    /// validation numbers, runs the hooks, and prints the epoch's line.
+    fn end_epoch(
+        &mut self,
+        ends: &EpochEnd<'_>,
+        model: &dyn Network,
+        totals: &Tally,
+        at: (usize, f64),
+        history: &mut History,
+    ) -> Result<()> {
+        let (c, (epoch, lr)) = (&self.config, at);
+        let seconds = || ends.clock.elapsed().as_secs_f64() + ends.offset;
+        let train_result = match &ends.train_eval {
+            Some(loader) => evaluate(model, loader, c.loss)?,
+            None => totals.evaluation(c.minibatch_accuracy),
+        };
+        history.push(epoch, "train", train_result.loss, train_result.accuracy, lr, seconds());
+        let mut line = format!(
+            "epoch {epoch:>3}/{} | train loss {:.4} acc {:.2}%",
+            c.epochs,
+            train_result.loss,
+            100.0 * train_result.accuracy
+        );
+        if let Some(v) = ends.valid {
+            let e = evaluate(model, v, c.loss)?;
+            history.push(epoch, "valid", e.loss, e.accuracy, lr, seconds());
+            line.push_str(&format!(" | valid loss {:.4} acc {:.2}%", e.loss, 100.0 * e.accuracy));
+        }
+        for h in &mut self.hooks {
+            h.end_of_epoch(model, epoch, history)?;
+        }
+        line.push_str(&format!(" | {:.1}s", seconds()));
+        if c.logs_epoch(epoch) {
+            ends.progress.line(line);
+        }
         Ok(())
     }
 
