@@ -256,6 +256,40 @@ struct LineLayout<'a> {
     sequential: bool,
 }
 
+/// A chart's frame on `area`: the title (fitted to `title_width` pixels at `title_size`
+/// at most), the margin, and the label areas below (`label_areas.0`) and left of
+/// (`label_areas.1`) the plot.
+fn frame<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    (title_width, title_size): (u32, u32),
+    label_areas: (u32, u32),
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(title, title_style(title, title_width, title_size))
+        .margin(12)
+        .x_label_area_size(label_areas.0)
+        .y_label_area_size(label_areas.1);
+    builder
+}
+
+/// Draws the legend of `chart`'s labelled series at `position`.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FAMILY, 13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
 /// A line chart. Its axes follow the figure's scales; its legend goes to the corner that
 /// covers no data, and when every corner would, the y axis grows until the top has room.
 fn lines<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, chart: &LineChart) -> Result<()> {
@@ -267,27 +301,8 @@ fn lines<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, chart:
     let finite =
         |f: fn(&(f64, f64)) -> f64| points().filter(|p| p.0.is_finite() && p.1.is_finite()).map(|p| f(&p)).collect();
     let whole = (whole(finite(|p| p.0)), whole(finite(|p| p.1)));
-    // The legend's size as fractions of the plotting area (rows of 17 px, 7.5 px a letter).
-    let labelled: Vec<&str> = series.iter().map(|s| s.name.as_str()).filter(|n| !n.is_empty()).collect();
     let (width, height) = area.dim_in_pixel();
-    let plot_w = (width as f64 - 100.0).max(50.0);
-    let plot_h = (height as f64 - 110.0).max(50.0);
-    let longest = labelled.iter().map(|n| n.chars().count()).max().unwrap_or(0) as f64;
-    let size = ((34.0 + 7.5 * longest) / plot_w, (10.0 + 17.0 * labelled.len() as f64) / plot_h);
-    let mut legend = SeriesLabelPosition::UpperRight;
-    if !labelled.is_empty() {
-        let (corner, covered) = legend_corner(&covered_positions(series, xr, yr, *scales), size);
-        legend = corner;
-        if covered > 0 && y_range.is_none() && size.1 < 0.6 {
-            // Grow the top of the y axis so that the legend's band above the data is empty.
-            let grow = size.1 / (1.0 - size.1);
-            yr.1 = match scales.1 {
-                Scale::Linear => yr.1 + grow * (yr.1 - yr.0),
-                Scale::Log(_) => yr.1 * (yr.1 / yr.0).powf(grow),
-            };
-            legend = SeriesLabelPosition::UpperRight;
-        }
-    }
+    let legend = place_legend(chart, (width, height), xr, &mut yr);
     let colours = series.iter().enumerate().map(|(i, s)| s.color.unwrap_or(i)).max().map_or(0, |m| m + 1);
     let layout = LineLayout {
         series,
@@ -301,12 +316,7 @@ fn lines<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, chart:
         colours,
         sequential: *ordered || colours > PALETTE.len(),
     };
-    let mut builder = ChartBuilder::on(area);
-    builder
-        .caption(&fig.title, title_style(&fig.title, width, 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(62);
+    let mut builder = frame(area, &fig.title, (width, 18), (40, 62));
     let log_axis = |r: (f64, f64), base: f64| {
         let (bold, light) = log_ticks(r, base);
         (r.0..r.1).log_scale().base(base).with_key_points(bold).with_light_points(light)
@@ -324,6 +334,38 @@ fn lines<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>, chart:
             draw_lines(builder.build_cartesian_2d(log_axis(xr, bx), log_axis(yr, by)).map_err(err)?, &layout)
         }
     }
+}
+
+/// Where a line chart's legend goes on an area of `(width, height)` pixels: the corner
+/// that covers no data; when every corner would, the upper right, with the top of the y
+/// range `yr` grown until the legend's band above the data is empty (unless the range
+/// was set).
+fn place_legend(
+    chart: &LineChart,
+    (width, height): (u32, u32),
+    xr: (f64, f64),
+    yr: &mut (f64, f64),
+) -> SeriesLabelPosition {
+    let LineChart { series, y_range, scales, .. } = chart;
+    // The legend's size as fractions of the plotting area (rows of 17 px, 7.5 px a letter).
+    let labelled: Vec<&str> = series.iter().map(|s| s.name.as_str()).filter(|n| !n.is_empty()).collect();
+    if labelled.is_empty() {
+        return SeriesLabelPosition::UpperRight;
+    }
+    let plot_w = (width as f64 - 100.0).max(50.0);
+    let plot_h = (height as f64 - 110.0).max(50.0);
+    let longest = labelled.iter().map(|n| n.chars().count()).max().unwrap_or(0) as f64;
+    let size = ((34.0 + 7.5 * longest) / plot_w, (10.0 + 17.0 * labelled.len() as f64) / plot_h);
+    let (corner, covered) = legend_corner(&covered_positions(series, xr, *yr, *scales), size);
+    if covered > 0 && y_range.is_none() && size.1 < 0.6 {
+        let grow = size.1 / (1.0 - size.1);
+        yr.1 = match scales.1 {
+            Scale::Linear => yr.1 + grow * (yr.1 - yr.0),
+            Scale::Log(_) => yr.1 * (yr.1 / yr.0).powf(grow),
+        };
+        return SeriesLabelPosition::UpperRight;
+    }
+    corner
 }
 
 fn draw_lines<'a, DB, X, Y>(mut chart: ChartContext<'a, DB, Cartesian2d<X, Y>>, layout: &LineLayout) -> Result<()>
@@ -346,46 +388,53 @@ where
         .bold_line_style(RGBColor(215, 215, 215))
         .draw()
         .map_err(err)?;
+    for (i, s) in layout.series.iter().enumerate() {
+        draw_series_line(&mut chart, s, series_color(s.color.unwrap_or(i), layout.colours, layout.sequential), layout)?;
+    }
+    if layout.series.iter().any(|s| !s.name.is_empty()) {
+        draw_legend(&mut chart, layout.legend.clone())?;
+    }
+    Ok(())
+}
+
+/// Draws series `s` in colour `c`, with its legend entry when it has a name; points
+/// that the axes cannot show (not finite, or not positive on a log axis) are left out.
+fn draw_series_line<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    s: &super::Series,
+    c: RGBColor,
+    layout: &LineLayout,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
     let shown = |(x, y): &(f64, f64)| {
         x.is_finite()
             && y.is_finite()
             && (layout.scales.0 == Scale::Linear || *x > 0.0)
             && (layout.scales.1 == Scale::Linear || *y > 0.0)
     };
-    let mut any_label = false;
-    for (i, s) in layout.series.iter().enumerate() {
-        let c = series_color(s.color.unwrap_or(i), layout.colours, layout.sequential);
-        let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(shown).collect();
-        let style = match s.style {
-            Style::Faint => c.mix(0.3).stroke_width(1),
-            _ => c.stroke_width(2),
-        };
-        let drawn = match s.style {
-            Style::Points => chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled()))).map_err(err)?,
-            Style::Dashed => chart.draw_series(DashedLineSeries::new(pts, 6, 4, style)).map_err(err)?,
-            _ => chart.draw_series(LineSeries::new(pts, style)).map_err(err)?,
-        };
-        if !s.name.is_empty() {
-            any_label = true;
-            let kind = s.style;
-            drawn.label(s.name.clone()).legend(move |(x, y)| -> DynElement<DB, (i32, i32)> {
-                match kind {
-                    Style::Points => Circle::new((x + 9, y), 3, c.filled()).into_dyn(),
-                    Style::Dashed => PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2)).into_dyn(),
-                    _ => PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)).into_dyn(),
-                }
-            });
-        }
-    }
-    if any_label {
-        chart
-            .configure_series_labels()
-            .position(layout.legend.clone())
-            .label_font((FAMILY, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .draw()
-            .map_err(err)?;
+    let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(shown).collect();
+    let style = match s.style {
+        Style::Faint => c.mix(0.3).stroke_width(1),
+        _ => c.stroke_width(2),
+    };
+    let drawn = match s.style {
+        Style::Points => chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled()))).map_err(err)?,
+        Style::Dashed => chart.draw_series(DashedLineSeries::new(pts, 6, 4, style)).map_err(err)?,
+        _ => chart.draw_series(LineSeries::new(pts, style)).map_err(err)?,
+    };
+    if !s.name.is_empty() {
+        let kind = s.style;
+        drawn.label(s.name.clone()).legend(move |(x, y)| -> DynElement<DB, (i32, i32)> {
+            match kind {
+                Style::Points => Circle::new((x + 9, y), 3, c.filled()).into_dyn(),
+                Style::Dashed => PathElement::new(vec![(x, y), (x + 8, y)], c.stroke_width(2)).into_dyn(),
+                _ => PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)).into_dyn(),
+            }
+        });
     }
     Ok(())
 }
@@ -401,13 +450,8 @@ fn regions<DB: DrawingBackend>(
     x_label: &str,
     y_label: &str,
 ) -> Result<()> {
-    let mut chart = ChartBuilder::on(area)
-        .caption(&fig.title, title_style(&fig.title, fig.width, 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
-        .map_err(err)?;
+    let mut chart =
+        frame(area, &fig.title, (fig.width, 18), (40, 50)).build_cartesian_2d(xr.0..xr.1, yr.0..yr.1).map_err(err)?;
     chart
         .configure_mesh()
         .disable_mesh()
@@ -416,28 +460,7 @@ fn regions<DB: DrawingBackend>(
         .label_style((FAMILY, 13))
         .draw()
         .map_err(err)?;
-    let ny = cells.len();
-    let nx = cells.first().map(Vec::len).unwrap_or(0);
-    if nx > 0 && ny > 0 {
-        let (dx, dy) = ((xr.1 - xr.0) / nx as f64, (yr.1 - yr.0) / ny as f64);
-        // Merge runs of one class in a row into one rectangle.
-        let mut rects = Vec::new();
-        for (j, row) in cells.iter().enumerate() {
-            let mut start = 0;
-            for i in 1..=nx {
-                if i == nx || row[i] != row[start] {
-                    let c = color(row[start].max(0) as usize).mix(0.25);
-                    let y = yr.0 + j as f64 * dy;
-                    rects.push(Rectangle::new(
-                        [(xr.0 + start as f64 * dx, y), (xr.0 + i as f64 * dx, y + dy)],
-                        c.filled(),
-                    ));
-                    start = i;
-                }
-            }
-        }
-        chart.draw_series(rects).map_err(err)?;
-    }
+    chart.draw_series(row_runs(cells, xr, yr, |class| color(class.max(0) as usize).mix(0.25))).map_err(err)?;
     let classes: std::collections::BTreeSet<i64> = points.iter().map(|p| p.2).collect();
     for class in classes {
         let c = color(class.max(0) as usize);
@@ -455,15 +478,38 @@ fn regions<DB: DrawingBackend>(
             .label(format!("class {class}"))
             .legend(move |(x, y)| Circle::new((x + 6, y), 4, c.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FAMILY, 13))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .draw()
-        .map_err(err)?;
-    Ok(())
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// One rectangle per run of equal values in a row of `cells` (row 0 at the bottom),
+/// spanning `xr` × `yr`, filled with `fill(value)`.
+fn row_runs<T: PartialEq + Copy, C: Color>(
+    cells: &[Vec<T>],
+    xr: (f64, f64),
+    yr: (f64, f64),
+    fill: impl Fn(T) -> C,
+) -> Vec<Rectangle<(f64, f64)>> {
+    let ny = cells.len();
+    let nx = cells.first().map(Vec::len).unwrap_or(0);
+    let mut rects = Vec::new();
+    if nx == 0 || ny == 0 {
+        return rects;
+    }
+    let (dx, dy) = ((xr.1 - xr.0) / nx as f64, (yr.1 - yr.0) / ny as f64);
+    for (j, row) in cells.iter().enumerate() {
+        let mut start = 0;
+        for i in 1..=nx {
+            if i == nx || row[i] != row[start] {
+                let y = yr.0 + j as f64 * dy;
+                rects.push(Rectangle::new(
+                    [(xr.0 + start as f64 * dx, y), (xr.0 + i as f64 * dx, y + dy)],
+                    fill(row[start]).filled(),
+                ));
+                start = i;
+            }
+        }
+    }
+    rects
 }
 
 fn images<DB: DrawingBackend>(
@@ -552,11 +598,7 @@ fn heatmap<DB: DrawingBackend>(
         }
         _ => String::new(),
     };
-    let mut chart = ChartBuilder::on(area)
-        .caption(&fig.title, title_style(&fig.title, fig.width, 18))
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
+    let mut chart = frame(area, &fig.title, (fig.width, 18), (44, 70))
         .build_cartesian_2d((0..nc - 1).into_segmented(), (0..nr - 1).into_segmented())
         .map_err(err)?;
     chart
@@ -584,29 +626,31 @@ fn heatmap<DB: DrawingBackend>(
             ];
             chart.draw_series(std::iter::once(Rectangle::new(cell, viridis(t).filled()))).map_err(err)?;
             if nr * nc <= 400 {
-                let text = if !v.is_finite() {
-                    "–".to_string()
-                } else if integer || v.abs() >= 100.0 {
-                    format!("{v:.0}")
-                } else {
-                    format!("{v:.3}")
-                };
-                let ink = if t > 0.6 { BLACK } else { WHITE };
-                let style = (FAMILY, 12).into_font().color(&ink).pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Center,
-                    plotters::style::text_anchor::VPos::Center,
-                ));
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        text,
-                        (SegmentValue::CenterOf(c), SegmentValue::CenterOf(y)),
-                        style,
-                    )))
-                    .map_err(err)?;
+                let style = centred_text(if t > 0.6 { BLACK } else { WHITE });
+                let at = (SegmentValue::CenterOf(c), SegmentValue::CenterOf(y));
+                chart.draw_series(std::iter::once(Text::new(cell_text(v, integer), at, style))).map_err(err)?;
             }
         }
     }
     Ok(())
+}
+
+/// A heatmap cell's value as written in it: whole numbers when `integer` or from 100 up,
+/// else three decimals; a dash when not finite.
+fn cell_text(v: f64, integer: bool) -> String {
+    if !v.is_finite() {
+        "–".to_string()
+    } else if integer || v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// 12-pixel text in `ink`, centred on its position.
+fn centred_text(ink: RGBColor) -> TextStyle<'static> {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    (FAMILY, 12).into_font().color(&ink).pos(Pos::new(HPos::Center, VPos::Center))
 }
 
 /// The contour levels of [`contour`]: `levels + 1` boundaries from the smallest to
@@ -656,11 +700,7 @@ fn contour<DB: DrawingBackend>(
     y_label: &str,
 ) -> Result<()> {
     let (plot_area, bar_area) = area.split_horizontally(area.dim_in_pixel().0.saturating_sub(80));
-    let mut chart = ChartBuilder::on(&plot_area)
-        .caption(&fig.title, title_style(&fig.title, fig.width, 17))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
+    let mut chart = frame(&plot_area, &fig.title, (fig.width, 17), (40, 50))
         .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
         .map_err(err)?;
     chart
@@ -681,7 +721,6 @@ fn contour<DB: DrawingBackend>(
         // Filled bands: the bilinear surface sampled on a finer grid, runs merged per row.
         let fine = 6;
         let (mx, my) = ((nx - 1) * fine, (ny - 1) * fine);
-        let (dx, dy) = ((xr.1 - xr.0) / mx as f64, (yr.1 - yr.0) / my as f64);
         let sample = |i: usize, j: usize| {
             let (fx, fy) = ((i as f64 + 0.5) / fine as f64, (j as f64 + 0.5) / fine as f64);
             let (i0, j0) = ((fx as usize).min(nx - 2), (fy as usize).min(ny - 2));
@@ -690,54 +729,63 @@ fn contour<DB: DrawingBackend>(
             (1.0 - ty) * ((1.0 - tx) * v(i0, j0) + tx * v(i0 + 1, j0))
                 + ty * ((1.0 - tx) * v(i0, j0 + 1) + tx * v(i0 + 1, j0 + 1))
         };
-        let mut rects = Vec::new();
-        for j in 0..my {
-            let bands: Vec<usize> = (0..mx).map(|i| band(sample(i, j))).collect();
-            let mut start = 0;
-            for i in 1..=mx {
-                if i == mx || bands[i] != bands[start] {
-                    let y = yr.0 + j as f64 * dy;
-                    rects.push(Rectangle::new(
-                        [(xr.0 + start as f64 * dx, y), (xr.0 + i as f64 * dx, y + dy)],
-                        shade(bands[start]).filled(),
-                    ));
-                    start = i;
-                }
-            }
-        }
-        chart.draw_series(rects).map_err(err)?;
-        // The level lines.
-        let (cx, cy) = ((xr.1 - xr.0) / (nx - 1) as f64, (yr.1 - yr.0) / (ny - 1) as f64);
-        let mut paths = Vec::new();
-        for &level in &bounds[1..bounds.len() - 1] {
-            for j in 0..ny - 1 {
-                for i in 0..nx - 1 {
-                    let v = [values[j][i], values[j][i + 1], values[j + 1][i + 1], values[j + 1][i]];
-                    if v.iter().all(|v| v.is_finite()) {
-                        for (a, b) in cell_segments(v, level) {
-                            let at = |p: (f64, f64)| (xr.0 + (i as f64 + p.0) * cx, yr.0 + (j as f64 + p.1) * cy);
-                            paths.push(PathElement::new(vec![at(a), at(b)], BLACK.mix(0.45).stroke_width(1)));
-                        }
-                    }
-                }
-            }
-        }
-        chart.draw_series(paths).map_err(err)?;
+        let bands: Vec<Vec<usize>> = (0..my).map(|j| (0..mx).map(|i| band(sample(i, j))).collect()).collect();
+        chart.draw_series(row_runs(&bands, xr, yr, shade)).map_err(err)?;
+        chart.draw_series(level_lines(values, &bounds[1..bounds.len() - 1], xr, yr)).map_err(err)?;
         // The grid's smallest value.
-        let mut best = (f64::INFINITY, (0, 0));
-        for (j, row) in values.iter().enumerate() {
-            for (i, &v) in row.iter().enumerate() {
-                if v < best.0 {
-                    best = (v, (i, j));
-                }
-            }
-        }
-        let p = (xr.0 + best.1.0 as f64 * cx, yr.0 + best.1.1 as f64 * cy);
+        let (cx, cy) = ((xr.1 - xr.0) / (nx - 1) as f64, (yr.1 - yr.0) / (ny - 1) as f64);
+        let (i, j) = grid_minimum(values);
+        let p = (xr.0 + i as f64 * cx, yr.0 + j as f64 * cy);
         chart
             .draw_series([Circle::new(p, 4, WHITE.filled()), Circle::new(p, 4, BLACK.stroke_width(1))])
             .map_err(err)?;
     }
-    // The colour bar with its level values.
+    colour_bar(&bar_area, &bounds, levels, shade)
+}
+
+/// The lines at each of `levels` through the grid `values` (at least 2 × 2) spanning
+/// `xr` × `yr`, cell by cell (marching squares).
+fn level_lines(values: &[Vec<f64>], levels: &[f64], xr: (f64, f64), yr: (f64, f64)) -> Vec<PathElement<(f64, f64)>> {
+    let (ny, nx) = (values.len(), values[0].len());
+    let (cx, cy) = ((xr.1 - xr.0) / (nx - 1) as f64, (yr.1 - yr.0) / (ny - 1) as f64);
+    let mut paths = Vec::new();
+    for &level in levels {
+        for j in 0..ny - 1 {
+            for i in 0..nx - 1 {
+                let v = [values[j][i], values[j][i + 1], values[j + 1][i + 1], values[j + 1][i]];
+                if v.iter().all(|v| v.is_finite()) {
+                    for (a, b) in cell_segments(v, level) {
+                        let at = |p: (f64, f64)| (xr.0 + (i as f64 + p.0) * cx, yr.0 + (j as f64 + p.1) * cy);
+                        paths.push(PathElement::new(vec![at(a), at(b)], BLACK.mix(0.45).stroke_width(1)));
+                    }
+                }
+            }
+        }
+    }
+    paths
+}
+
+/// The column and row of the grid's smallest value (the first one on ties).
+fn grid_minimum(values: &[Vec<f64>]) -> (usize, usize) {
+    let mut best = (f64::INFINITY, (0, 0));
+    for (j, row) in values.iter().enumerate() {
+        for (i, &v) in row.iter().enumerate() {
+            if v < best.0 {
+                best = (v, (i, j));
+            }
+        }
+    }
+    best.1
+}
+
+/// The colour bar beside a contour plot: a band per level in `shade(level)`, with the
+/// level boundaries `bounds` written beside it (at most about eight of them).
+fn colour_bar<DB: DrawingBackend>(
+    bar_area: &DrawingArea<DB, Shift>,
+    bounds: &[f64],
+    levels: usize,
+    shade: impl Fn(usize) -> RGBColor,
+) -> Result<()> {
     let h = bar_area.dim_in_pixel().1;
     let (top, bottom) = (46i32, h as i32 - 52);
     let step = (bottom - top) as f64 / levels as f64;
@@ -763,35 +811,9 @@ fn histogram<DB: DrawingBackend>(
     bins: usize,
     x_label: &str,
 ) -> Result<()> {
-    let all = groups.iter().flat_map(|g| g.1.iter().copied()).filter(|v| v.is_finite());
-    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (lo, hi) = if lo.is_finite() && hi > lo {
-        (lo, hi)
-    } else if lo.is_finite() {
-        (lo - 0.5, lo + 0.5)
-    } else {
-        (0.0, 1.0)
-    };
-    let bins = bins.max(1);
-    let width = (hi - lo) / bins as f64;
-    let counts: Vec<Vec<f64>> = groups
-        .iter()
-        .map(|(_, vals)| {
-            let mut c = vec![0f64; bins];
-            let n = vals.iter().filter(|v| v.is_finite()).count().max(1) as f64;
-            for v in vals.iter().filter(|v| v.is_finite()) {
-                let b = (((v - lo) / width) as usize).min(bins - 1);
-                c[b] += 1.0 / n;
-            }
-            c
-        })
-        .collect();
+    let ((lo, hi), width, counts) = histogram_bins(groups, bins);
     let ymax = counts.iter().flatten().copied().fold(0.0, f64::max) * 1.1;
-    let mut chart = ChartBuilder::on(area)
-        .caption(&fig.title, title_style(&fig.title, fig.width, 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(62)
+    let mut chart = frame(area, &fig.title, (fig.width, 18), (40, 62))
         .build_cartesian_2d(lo..hi, 0.0..ymax.max(1e-9))
         .map_err(err)?;
     chart
@@ -818,16 +840,39 @@ fn histogram<DB: DrawingBackend>(
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled()));
     }
     if groups.iter().any(|g| !g.0.is_empty()) {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FAMILY, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .draw()
-            .map_err(err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
+}
+
+/// The bins of a histogram of `groups` (`bins` of equal width over the finite values'
+/// range, or a unit range when there is none): the range, the bin width, and each
+/// group's fraction of its finite values per bin.
+fn histogram_bins(groups: &[(String, Vec<f64>)], bins: usize) -> ((f64, f64), f64, Vec<Vec<f64>>) {
+    let all = groups.iter().flat_map(|g| g.1.iter().copied()).filter(|v| v.is_finite());
+    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo - 0.5, lo + 0.5)
+    } else {
+        (0.0, 1.0)
+    };
+    let bins = bins.max(1);
+    let width = (hi - lo) / bins as f64;
+    let counts = groups
+        .iter()
+        .map(|(_, vals)| {
+            let mut c = vec![0f64; bins];
+            let n = vals.iter().filter(|v| v.is_finite()).count().max(1) as f64;
+            for v in vals.iter().filter(|v| v.is_finite()) {
+                let b = (((v - lo) / width) as usize).min(bins - 1);
+                c[b] += 1.0 / n;
+            }
+            c
+        })
+        .collect();
+    ((lo, hi), width, counts)
 }
 
 #[cfg(test)]
