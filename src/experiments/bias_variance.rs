@@ -748,7 +748,21 @@ pub struct Runs {
 }
 
 /// Step 8: every figure and table, as `tchlab run` saves them.
-fn present(c: &Config, runs: &Runs, results: &Results) -> Result<Presentation> {
+///
+/// ```no_run
+/// use tchlab::experiments::bias_variance::*;
+/// let c = Config::ci();
+/// let regression = regression_data(&c)?;
+/// let short = train_regression(&c, &regression, c.reg_steps)?;
+/// let reg = budget(&c, &regression, &short)?;
+/// let mnist = mnist_data(&c)?;
+/// let mnist_runs = train_mnist(&c, &mnist)?;
+/// let r = results(&c, &reg, None, &zero_one(&mnist, &mnist_runs)?)?;
+/// let runs = Runs { regression, short, long: vec![], mnist, mnist_runs };
+/// assert_eq!(present(&c, &runs, &r)?.figure_names()[0], "reg_data");
+/// # anyhow::Ok(())
+/// ```
+pub fn present(c: &Config, runs: &Runs, results: &Results) -> Result<Presentation> {
     let mut p = Presentation::default().figure("reg_data", regression_data_figure(c, &runs.regression)?);
     for (suffix, budget, budget_runs) in
         [("", Some(&results.reg), &runs.short), ("_long", results.reg_long.as_ref(), &runs.long)]

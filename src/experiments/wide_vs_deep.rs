@@ -169,8 +169,7 @@ pub fn gradients(c: &Config, data: &Data, case: &GradientCase) -> Result<LayerGr
     Ok(g)
 }
 
-/// One figure of gradient norms per layer (log scale), one line per case.
-/// Gradient norms per layer at initialisation, one line per case.
+/// Gradient norms per layer at initialisation (log scale), one line per case.
 ///
 /// ```
 /// let c = tchlab::experiments::wide_vs_deep::Config::ci();
@@ -190,6 +189,8 @@ pub fn backprop_norms_figure(c: &Config, gradients: &[(GradientCase, LayerGradie
     gradient_figure(c, gradients, true)
 }
 
+/// One figure of gradient norms per layer (log scale), one line per case: of the weights,
+/// or with `activations` of the layers' outputs.
 fn gradient_figure(c: &Config, gradients: &[(GradientCase, LayerGradients)], activations: bool) -> Figure {
     let series = gradients
         .iter()

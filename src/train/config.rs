@@ -34,7 +34,7 @@ pub struct TrainConfig {
     pub log_every: Option<usize>,
     /// Batch size of the evaluation passes over the training set.
     pub eval_batch: usize,
-    /// Train plain MLPs with the fused step (see [`fused_step_blocker`]) when nothing
+    /// Train plain MLPs with the fused step (see [`fused_step_blocker`](super::fused_step_blocker)) when nothing
     /// stands against it; off runs autograd and the tch optimiser for every model.
     pub fused_step: bool,
 }
