@@ -147,31 +147,54 @@ fn lecture_notebooks_run_clean() {
 #[test]
 fn registry_pairs_every_experiment_with_the_notebook_that_runs_it() {
     let registry = tchlab::experiments::all();
+    let notebooks: Vec<(String, Vec<String>)> = std::fs::read_dir(root().join("notebooks"))
+        .expect("notebooks/")
+        .map(|e| e.expect("a notebook").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ipynb"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("readable notebook");
+            (p.file_stem().unwrap_or_default().to_string_lossy().into_owned(), experiment_modules(&text))
+        })
+        .collect();
     for e in registry {
-        let path = root().join("notebooks").join(format!("{}.ipynb", e.notebook));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|_| panic!("{}: notebook {} is missing", e.name, path.display()));
-        let used = format!("tchlab::experiments::{}", e.module);
+        let (_, used) = notebooks
+            .iter()
+            .find(|(stem, _)| stem == e.notebook)
+            .unwrap_or_else(|| panic!("{}: notebook {}.ipynb is missing", e.name, e.notebook));
         assert!(
-            text.contains(&used),
-            "{} is registered with {} but that notebook never uses `{used}`",
+            used.iter().any(|m| m == e.module),
+            "{} is registered with {} but that notebook never uses tchlab::experiments::{} (it uses {used:?})",
             e.name,
-            e.notebook
+            e.notebook,
+            e.module
         );
     }
-    for entry in std::fs::read_dir(root().join("notebooks")).expect("notebooks/") {
-        let path = entry.expect("a notebook").path();
-        if path.extension().is_none_or(|e| e != "ipynb") {
-            continue;
-        }
-        let stem = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&path).expect("readable notebook");
-        for piece in text.split("tchlab::experiments::").skip(1) {
-            let used: String = piece.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
-            let Some(e) = registry.iter().find(|e| e.module == used) else { continue };
-            assert_eq!(e.notebook, stem, "{stem} uses `tchlab::experiments::{used}`, registered with {}", e.notebook);
+    for (stem, used) in &notebooks {
+        for module in used {
+            if let Some(e) = registry.iter().find(|e| e.module == module) {
+                assert_eq!(
+                    e.notebook, stem,
+                    "{stem} uses tchlab::experiments::{module}, registered with {}",
+                    e.notebook
+                );
+            }
         }
     }
+}
+
+/// The modules of `tchlab::experiments` that a notebook's text names: `…::xor`,
+/// `…::{architecture, loss_landscape}`, `…::smooth_adversarial as sat`.
+fn experiment_modules(text: &str) -> Vec<String> {
+    let word = |s: &str| s.trim().chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect::<String>();
+    let mut modules = Vec::new();
+    for piece in text.split("tchlab::experiments::").skip(1) {
+        match piece.strip_prefix('{') {
+            Some(list) => modules.extend(list.split('}').next().unwrap_or("").split(',').map(word)),
+            None => modules.push(word(piece)),
+        }
+    }
+    modules.retain(|m| !m.is_empty());
+    modules
 }
 
 /// Every number `tchlab run EXPERIMENT` computes (at the settings the notebooks ran
