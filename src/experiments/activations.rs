@@ -77,13 +77,22 @@ pub struct Property {
 /// assert!((p.max_derivative - 0.25).abs() < 1e-6 && (p.mean_output - 0.5).abs() < 0.01);
 /// ```
 pub fn property(c: &Config, activation: Activation) -> Property {
+    property_on(activation, &normal_sample(c))
+}
+
+/// The 100,000 standard-normal inputs of [`property`], drawn from the seed.
+fn normal_sample(c: &Config) -> Tensor {
     let mut rng = crate::rng::Rng::new(c.seed);
-    let z = Tensor::from_slice(&(0..100_000).map(|_| rng.normal()).collect::<Vec<f64>>());
+    Tensor::from_slice(&(0..100_000).map(|_| rng.normal()).collect::<Vec<f64>>())
+}
+
+/// [`property`] of `activation` on the sample `z`.
+fn property_on(activation: Activation, z: &Tensor) -> Property {
     let grid = Tensor::linspace(-6.0, 6.0, 2001, (Kind::Double, tch::Device::Cpu));
     Property {
         activation,
         max_derivative: activation.derivative(&grid).max().double_value(&[]),
-        mean_output: activation.apply(&z, None).mean(Kind::Double).double_value(&[]),
+        mean_output: activation.apply(z, None).mean(Kind::Double).double_value(&[]),
     }
 }
 
@@ -94,7 +103,8 @@ pub fn property(c: &Config, activation: Activation) -> Property {
 /// assert_eq!(props.len(), tchlab::model::Activation::ALL.len());
 /// ```
 pub fn properties(c: &Config) -> Vec<Property> {
-    Activation::ALL.iter().map(|&a| property(c, a)).collect()
+    let z = normal_sample(c);
+    Activation::ALL.iter().map(|&a| property_on(a, &z)).collect()
 }
 
 /// The properties as a table.
@@ -128,11 +138,9 @@ pub struct Data {
 /// # anyhow::Ok(())
 /// ```
 pub fn data(c: &Config) -> Result<Data> {
-    let splits = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
-    Ok(Data {
-        train: DataLoader::new(splits.train, c.batch)?.shuffle(c.seed),
-        test: DataLoader::new(splits.test, 1000)?,
-    })
+    let (train, test) =
+        mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?.train_test_loaders(c.batch, c.seed)?;
+    Ok(Data { train, test })
 }
 
 /// Step 3: the network with `activation` in every hidden layer.
@@ -204,7 +212,8 @@ crate::results! {
 /// assert!(r.test_accuracy.is_empty());
 /// ```
 pub fn results(c: &Config, runs: &[(Activation, Trained)]) -> Results {
-    let (sigmoid, tanh) = (property(c, Activation::Sigmoid), property(c, Activation::Tanh));
+    let z = normal_sample(c);
+    let (sigmoid, tanh) = (property_on(Activation::Sigmoid, &z), property_on(Activation::Tanh, &z));
     Results {
         sigmoid_max_derivative: sigmoid.max_derivative,
         sigmoid_mean_output: sigmoid.mean_output,

@@ -84,11 +84,8 @@ pub fn data(c: &Config) -> Result<Data> {
     let splits = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
     let probe_idx: Vec<usize> = (0..1000.min(splits.train.len())).collect();
     let (probe, _) = splits.train.batch(&probe_idx, 0)?;
-    Ok(Data {
-        train: DataLoader::new(splits.train, c.batch)?.shuffle(c.seed),
-        test: DataLoader::new(splits.test, 1000)?,
-        probe,
-    })
+    let (train, test) = splits.train_test_loaders(c.batch, c.seed)?;
+    Ok(Data { train, test, probe })
 }
 
 /// The network: 784 → `hidden` → 10 with `activation`, PyTorch's default init, and every

@@ -104,11 +104,9 @@ pub struct Data {
 /// # anyhow::Ok(())
 /// ```
 pub fn data(c: &Config) -> Result<Data> {
-    let splits = mnist_splits(MnistKind::Fashion, Scaling::Unit, c.train_size, 0)?;
-    Ok(Data {
-        train: DataLoader::new(splits.train, c.batch)?.shuffle(c.seed),
-        test: DataLoader::new(splits.test, 1000)?,
-    })
+    let (train, test) =
+        mnist_splits(MnistKind::Fashion, Scaling::Unit, c.train_size, 0)?.train_test_loaders(c.batch, c.seed)?;
+    Ok(Data { train, test })
 }
 
 /// Step 2: the MLP of `run`.

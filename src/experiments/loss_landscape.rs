@@ -331,12 +331,13 @@ pub fn shapes_table(results: &Results) -> Table {
 /// Both planes' figures and the table of slices, as `tchlab run` saves them.
 ///
 /// ```
-/// let p = tchlab::experiments::loss_landscape::present(&[]);
+/// use tchlab::experiments::loss_landscape::{Results, present};
+/// let p = present(&[], &Results { slices: vec![] });
 /// assert_eq!(p.figure_names(), vec!["random", "two_solutions"]);
 /// ```
-pub fn present(slices: &[Slice]) -> Presentation {
+pub fn present(slices: &[Slice], results: &Results) -> Presentation {
     Presentation::default()
-        .table("slices", shapes_table(&results(slices)))
+        .table("slices", shapes_table(results))
         .figure("random", plane_figure(slices, "random"))
         .figure("two_solutions", plane_figure(slices, "two_solutions"))
 }
@@ -360,5 +361,6 @@ pub fn run(c: &Config) -> Result<Report> {
         let second = second_solution(c, &data, name, model)?;
         slices.push(two_solution_slice(c, &data, name, model, &second)?);
     }
-    Ok(c.report(&results(&slices), present(&slices), clock))
+    let results = results(&slices);
+    Ok(c.report(&results, present(&slices, &results), clock))
 }

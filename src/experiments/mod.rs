@@ -203,6 +203,27 @@ pub struct MnistSplits {
     pub test: crate::data::TensorDataset,
 }
 
+impl MnistSplits {
+    /// The training images shuffled with `seed` in minibatches of `batch`, and the test
+    /// images 1,000 per batch: the loaders most experiments train and test with.
+    ///
+    /// ```no_run
+    /// use tchlab::data::{MnistKind, Scaling};
+    /// let splits = tchlab::experiments::mnist_splits(MnistKind::Digits, Scaling::Unit, 1_000, 0)?;
+    /// let (train, test) = splits.train_test_loaders(100, 1)?;
+    /// assert_eq!((train.len(), test.len()), (10, 10));
+    /// # anyhow::Ok(())
+    /// ```
+    pub fn train_test_loaders(
+        self,
+        batch: usize,
+        seed: u64,
+    ) -> Result<(crate::data::DataLoader, crate::data::DataLoader)> {
+        let train = crate::data::DataLoader::new(self.train, batch)?.shuffle(seed);
+        Ok((train, crate::data::DataLoader::new(self.test, 1000)?))
+    }
+}
+
 /// Loads MNIST (or Fashion-MNIST) and splits it as [`MnistSplits`] describes.
 ///
 /// ```no_run

@@ -134,11 +134,9 @@ pub struct Data {
 /// ```
 pub fn data(c: &Config) -> Result<Data> {
     let device = crate::env::device(&c.device)?;
-    let splits = mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?;
-    Ok(Data {
-        train: DataLoader::new(splits.train, c.batch)?.shuffle(c.seed).device(device),
-        test: DataLoader::new(splits.test, 1000)?.device(device),
-    })
+    let (train, test) =
+        mnist_splits(MnistKind::Digits, Scaling::Unit, c.train_size, 0)?.train_test_loaders(c.batch, c.seed)?;
+    Ok(Data { train: train.device(device), test: test.device(device) })
 }
 
 /// Step 2: the lecture's network, 784 → `hidden` (sigmoid) → 10, weights N(0, `init_std`),

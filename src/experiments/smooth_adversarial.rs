@@ -423,19 +423,19 @@ pub fn robustness_figure(c: &Config, runs: &[Robustness], training: &str) -> Fig
 /// saves them.
 ///
 /// ```
-/// use tchlab::{experiments::smooth_adversarial::{Config, present}, plot::Figure};
-/// let p = present(&Config::ci(), &[], &[], vec![], Figure::lines("t", "x", "y", vec![]));
+/// use tchlab::{experiments::smooth_adversarial::{Config, present, results}, plot::Figure};
+/// let p = present(&Config::ci(), (&[], &[]), &results(&[], &[]), vec![], Figure::lines("t", "x", "y", vec![]));
 /// assert_eq!(p.figure_names()[2], "adversarial_examples");
 /// ```
 pub fn present(
     c: &Config,
-    standard: &[Robustness],
-    adversarial: &[Robustness],
+    (standard, adversarial): (&[Robustness], &[Robustness]),
+    results: &Results,
     histories: Vec<(String, crate::train::History)>,
     examples: Figure,
 ) -> Presentation {
     let mut p = Presentation::default()
-        .table("accuracy", accuracy_table(c, &results(standard, adversarial)))
+        .table("accuracy", accuracy_table(c, results))
         .figure("robust_vs_epsilon_standard", robustness_figure(c, standard, "standard training"))
         .figure("robust_vs_epsilon_adversarial", robustness_figure(c, adversarial, "adversarial training"))
         .figure("adversarial_examples", examples);
@@ -459,7 +459,7 @@ pub fn run(c: &Config) -> Result<Report> {
     let figure = examples(c, &data, &standard[0].model, &adversarial[0].model)?;
     let histories = histories(&standard, &adversarial);
     let results = results(&standard_robust, &adversarial_robust);
-    Ok(c.report(&results, present(c, &standard_robust, &adversarial_robust, histories, figure), clock))
+    Ok(c.report(&results, present(c, (&standard_robust, &adversarial_robust), &results, histories, figure), clock))
 }
 
 /// The training histories, named `relu` and `relu_adv`, ….

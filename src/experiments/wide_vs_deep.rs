@@ -338,10 +338,16 @@ pub fn gradients_table(gradients: &[(GradientCase, LayerGradients)]) -> Table {
 ///
 /// ```
 /// let c = tchlab::experiments::wide_vs_deep::Config::ci();
-/// let p = tchlab::experiments::wide_vs_deep::present(&c, &[], &[]);
+/// let r = tchlab::experiments::wide_vs_deep::results(&[], &[]);
+/// let p = tchlab::experiments::wide_vs_deep::present(&c, &[], &[], &r);
 /// assert_eq!(p.figure_names(), vec!["accuracy", "gradient_norms", "backprop_norms"]);
 /// ```
-pub fn present(c: &Config, trained: &[&Trained], gradients: &[(GradientCase, LayerGradients)]) -> Presentation {
+pub fn present(
+    c: &Config,
+    trained: &[&Trained],
+    gradients: &[(GradientCase, LayerGradients)],
+    results: &Results,
+) -> Presentation {
     let names: Vec<String> = trained
         .iter()
         .map(|t| {
@@ -352,7 +358,7 @@ pub fn present(c: &Config, trained: &[&Trained], gradients: &[(GradientCase, Lay
     let refs: Vec<(&str, &crate::train::History)> =
         names.iter().zip(trained).map(|(n, t)| (n.as_str(), &t.history)).collect();
     let mut p = Presentation::default()
-        .table("models", models_table(&results(trained, gradients)))
+        .table("models", models_table(results))
         .figure("accuracy", Figure::curves("Same budget, different depth", &refs, "accuracy"))
         .table("gradients", gradients_table(gradients))
         .figure("gradient_norms", gradient_figure(c, gradients, false))
@@ -373,5 +379,6 @@ pub fn run(c: &Config) -> Result<Report> {
         .map(|case| Ok((case.clone(), gradients(c, &data, &case)?)))
         .collect::<Result<Vec<_>>>()?;
     let trained: Vec<&Trained> = trained.iter().collect();
-    Ok(c.report(&results(&trained, &gradients), present(c, &trained, &gradients), clock))
+    let results = results(&trained, &gradients);
+    Ok(c.report(&results, present(c, &trained, &gradients, &results), clock))
 }

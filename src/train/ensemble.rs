@@ -97,16 +97,15 @@ impl EnsembleTrain {
     /// assert!(h.last_loss("train").unwrap() < 0.01);
     /// ```
     pub fn fit(&self, ensemble: &mut MlpEnsemble, inputs: &Tensor, targets: &Tensor) -> Result<History> {
-        let train = self;
         let k = ensemble.members();
         let inputs = self.checked_inputs(ensemble, inputs, targets)?;
         let n = inputs.size()[1];
-        let mut opt = train.optimizer.build(ensemble.var_store())?;
-        let batch = train.batch.map_or(n, |b| (b as i64).clamp(1, n));
+        let mut opt = self.optimizer.build(ensemble.var_store())?;
+        let batch = self.batch.map_or(n, |b| (b as i64).clamp(1, n));
         let mut history = History::default();
-        let mut rng = crate::rng::Rng::new(train.seed);
+        let mut rng = crate::rng::Rng::new(self.seed);
         let clock = Instant::now();
-        for epoch in 1..=train.epochs {
+        for epoch in 1..=self.epochs {
             let order = if batch < n { Some(per_member_orders(&mut rng, k, n, inputs.device())) } else { None };
             let (mut total, mut correct, mut seen) = (0.0, 0.0, 0i64);
             for start in (0..n).step_by(batch as usize) {
@@ -116,7 +115,7 @@ impl EnsembleTrain {
                     Some(idx) => gather_rows(&inputs, targets, &idx.narrow(1, start, len)),
                 };
                 let out = ensemble.forward(&xb);
-                let losses = train.loss.per_member(&out, &yb)?;
+                let losses = self.loss.per_member(&out, &yb)?;
                 let sum = losses.sum(Kind::Float);
                 opt.zero_grad();
                 sum.backward();
@@ -126,7 +125,7 @@ impl EnsembleTrain {
                     bail!("the ensemble's loss became {value} in epoch {epoch}: lower the learning rate");
                 }
                 total += value * len as f64;
-                if train.loss == EnsembleLoss::CrossEntropy {
+                if self.loss == EnsembleLoss::CrossEntropy {
                     let _guard = tch::no_grad_guard();
                     correct +=
                         out.argmax(-1, false).eq_tensor(&yb).to_kind(Kind::Float).sum(Kind::Float).double_value(&[])
@@ -134,13 +133,13 @@ impl EnsembleTrain {
                 }
                 seen += len;
             }
-            let accuracy = if train.loss == EnsembleLoss::CrossEntropy { correct / seen as f64 } else { f64::NAN };
+            let accuracy = if self.loss == EnsembleLoss::CrossEntropy { correct / seen as f64 } else { f64::NAN };
             history.push(
                 epoch,
                 "train",
                 total / seen as f64,
                 accuracy,
-                train.optimizer.lr(),
+                self.optimizer.lr(),
                 clock.elapsed().as_secs_f64(),
             );
         }
